@@ -1,0 +1,157 @@
+// The only file that includes pybind11. Arrays come in as py::array (never array_t, whose
+// forcecast would fill a temporary copy); everything is checked with the GIL held, then the
+// GIL is released once for the whole fill and no Python object is touched after that.
+#include <pybind11/pybind11.h>
+#include <pybind11/numpy.h>
+#include <pybind11/stl.h>
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "core/fill.hpp"
+#include "core/philox.hpp"
+#include "core/thread_pool.hpp"
+
+namespace py = pybind11;
+using namespace weightinit;
+
+namespace {
+
+struct Target {
+  FillTarget t;
+  std::vector<int64_t> shape, strides;
+};
+
+DType float_dtype(const py::dtype& dt, const char* argname) {
+  const char kind = dt.kind();
+  const auto isz = dt.itemsize();
+  if (kind == 'f' && isz == 4) return DType::F32;
+  if (kind == 'f' && isz == 8) return DType::F64;
+  if (kind == 'f' && isz == 2) return DType::F16;
+  if (isz == 2 && py::str(dt.attr("name")).cast<std::string>() == "bfloat16") return DType::BF16;
+  throw py::type_error(std::string(argname) + " must have dtype float32, float64, float16 or bfloat16, got " +
+                       py::str(dt).cast<std::string>());
+}
+
+Target make_target(py::array& arr, bool bits) {
+  const py::dtype dt = arr.dtype();
+  Target T;
+  if (bits) {
+    if (!(dt.kind() == 'u' && dt.itemsize() == 4))
+      throw py::type_error("tensor must have dtype uint32 for random bits, got " + py::str(dt).cast<std::string>());
+    T.t.dtype = DType::U32;
+  } else {
+    T.t.dtype = float_dtype(dt, "tensor");
+  }
+  const char bo = py::str(dt.attr("byteorder")).cast<std::string>()[0];
+  const bool little = []() { const uint16_t one = 1; unsigned char b; std::memcpy(&b, &one, 1); return b == 1; }();
+  if ((bo == '>' && little) || (bo == '<' && !little))
+    throw py::value_error("tensor must be in native byte order");
+  if (!arr.writeable()) throw py::value_error("tensor is read-only");
+  T.t.itemsize = size_t(dt.itemsize());
+  T.t.ndim = int(arr.ndim());
+  for (py::ssize_t i = 0; i < arr.ndim(); ++i) {
+    T.shape.push_back(int64_t(arr.shape(i)));
+    T.strides.push_back(int64_t(arr.strides(i)));
+  }
+  T.t.shape = T.shape.data();
+  T.t.strides = T.strides.data();
+  T.t.data = static_cast<char*>(arr.mutable_data());
+  return T;
+}
+
+int check_threads(int threads) {
+  if (threads < 0) throw py::value_error("threads must be >= 1 (or 0 for the default)");
+  return threads;
+}
+
+void run_random(py::array arr, Dist dist, uint64_t seed, uint64_t stream, uint64_t offset, double p0, double p1,
+                double p2, double p3, int threads) {
+  Target T = make_target(arr, dist == Dist::Bits);
+  RandomSpec spec;
+  spec.dist = dist;
+  spec.seed = seed;
+  spec.stream = stream;
+  spec.offset = offset;
+  spec.p0 = p0;
+  spec.p1 = p1;
+  spec.p2 = p2;
+  spec.p3 = p3;
+  uint64_t n = 1;
+  for (auto s : T.shape) n *= uint64_t(s);
+  if (n != 0 && offset > ~uint64_t(0) - (n - 1))
+    throw py::value_error("offset + tensor size must not exceed 2**64 elements");
+  threads = check_threads(threads);
+  py::gil_scoped_release release;
+  fill_random(T.t, spec, threads);
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "weightinit's C++ core: Philox4x32-10 streams filling arrays in place";
+
+  m.def(
+      "philox4x32",
+      [](std::array<uint32_t, 4> ctr, std::array<uint32_t, 2> key) {
+        const Block b = philox4x32_10({ctr[0], ctr[1], ctr[2], ctr[3]}, key[0], key[1]);
+        return py::make_tuple(b[0], b[1], b[2], b[3]);
+      },
+      py::arg("counter"), py::arg("key"), "Philox4x32-10 of one counter block under a key (Random123).");
+
+  m.def(
+      "fill_bits",
+      [](py::array arr, uint64_t seed, uint64_t stream, uint64_t offset, int threads) {
+        run_random(arr, Dist::Bits, seed, stream, offset, 0, 0, 0, 0, threads);
+      },
+      py::arg("arr"), py::arg("seed"), py::arg("stream"), py::arg("offset"), py::arg("threads"));
+  m.def(
+      "fill_uniform",
+      [](py::array arr, uint64_t seed, uint64_t stream, uint64_t offset, double lo, double hi, int threads) {
+        run_random(arr, Dist::Uniform, seed, stream, offset, lo, hi, 0, 0, threads);
+      },
+      py::arg("arr"), py::arg("seed"), py::arg("stream"), py::arg("offset"), py::arg("lo"), py::arg("hi"),
+      py::arg("threads"));
+  m.def(
+      "fill_normal",
+      [](py::array arr, uint64_t seed, uint64_t stream, uint64_t offset, double mean, double std, int threads) {
+        run_random(arr, Dist::Normal, seed, stream, offset, mean, std, 0, 0, threads);
+      },
+      py::arg("arr"), py::arg("seed"), py::arg("stream"), py::arg("offset"), py::arg("mean"), py::arg("std"),
+      py::arg("threads"));
+  m.def(
+      "fill_trunc_normal",
+      [](py::array arr, uint64_t seed, uint64_t stream, uint64_t offset, double mean, double std, double a, double b,
+         int threads) { run_random(arr, Dist::TruncNormal, seed, stream, offset, mean, std, a, b, threads); },
+      py::arg("arr"), py::arg("seed"), py::arg("stream"), py::arg("offset"), py::arg("mean"), py::arg("std"),
+      py::arg("a"), py::arg("b"), py::arg("threads"));
+  m.def(
+      "fill_constant",
+      [](py::array arr, py::bytes value, int threads) {
+        const py::dtype dt = arr.dtype();
+        Target T = make_target(arr, dt.kind() == 'u' && dt.itemsize() == 4);
+        const std::string v = value;
+        if (v.size() != T.t.itemsize) throw py::value_error("value must have exactly itemsize bytes");
+        threads = check_threads(threads);
+        py::gil_scoped_release release;
+        fill_constant(T.t, v.data(), threads);
+      },
+      py::arg("arr"), py::arg("value"), py::arg("threads"),
+      "Writes the element `value` (its bytes in the array's dtype) everywhere.");
+
+  m.def("isa", []() { return std::string(current_isa()); }, "The kernel set in use: 'avx2' or 'portable'.");
+  m.def(
+      "set_isa",
+      [](const std::string& name) {
+        if (!set_isa(name))
+          throw py::value_error("isa must be one of 'auto', 'portable'" +
+                                std::string(isa_supported("avx2") ? ", 'avx2'" : "") + "; got '" + name + "'");
+      },
+      py::arg("name"));
+  m.def("isa_supported", [](const std::string& name) { return isa_supported(name); }, py::arg("name"));
+  m.def("default_threads", &default_threads, "WEIGHTINIT_NUM_THREADS, else the CPUs in this process's affinity mask.");
+  m.def("usable_cpus", &usable_cpus);
+}

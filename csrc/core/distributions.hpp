@@ -1,0 +1,114 @@
+// Words -> values for stream format v1 (DESIGN.md, "Words to values"). Distribution code sees
+// only words, never a generator; templates run on scalar and SIMD lanes alike.
+#pragma once
+
+#include <cstdint>
+
+#include "mathfun.hpp"
+
+namespace weightinit {
+
+// Parameters of one fill, resolved once on the calling thread. The float members serve
+// float32, float16 and bfloat16 outputs (computed in float32, then rounded).
+struct DistParams {
+  uint32_t k0 = 0, k1 = 0, s0 = 0, s1 = 0;  // key and stream words of the counter
+  // uniform: lo, hi - lo; normal and truncated normal: mean, std
+  float lo32 = 0, scale32 = 0;
+  double lo64 = 0, scale64 = 0;
+  // truncated normal: p = pa + u' dp, q = qb + (1 - u') dq, z clamped to [alpha, beta],
+  // value clamped to [a, b]
+  float pa32 = 0, dp32 = 0, qb32 = 0, dq32 = 0, alpha32 = 0, beta32 = 0, a32 = 0, b32 = 0;
+  double pa64 = 0, dp64 = 0, qb64 = 0, dq64 = 0, alpha64 = 0, beta64 = 0, a64 = 0, b64 = 0;
+};
+
+namespace dist {
+using namespace lanes;
+
+// float32 U[0,1) from one word: (w >> 8) * 2^-24.
+template <class F, class U>
+inline F u01_f32(U w) { return to_f32(w >> 8) * F(0x1p-24f); }
+// float32 in (0, 1]: ((w >> 8) + 1) * 2^-24, the Box-Muller radius argument.
+template <class F, class U>
+inline F u01_open0_f32(U w) { return to_f32((w >> 8) + U(1u)) * F(0x1p-24f); }
+// ((w >> 8) + 0.5) * 2^-24 as (2k + 1) * 2^-25, rounded to float32 once.
+template <class F, class U>
+inline F u01_mid_f32(U w) { return to_f32(((w >> 8) << 1) | U(1u)) * F(0x1p-25f); }
+
+template <class F>
+inline F affine(F x, F lo, F scale) { return lo + scale * x; }  // two roundings, as the reference
+
+template <class F>
+inline void box_muller_f32(F u1, F u2, F& z0, F& z1) {
+  const F r = vsqrt(mathfun::log_f32(u1) * F(-2.0f));
+  F s, c;
+  mathfun::sincos2pi_f32(u2, s, c);
+  z0 = r * c;
+  z1 = r * s;
+}
+
+template <class F>
+inline void box_muller_f64(F u1, F u2, F& z0, F& z1) {
+  const F r = vsqrt(mathfun::log_f64(u1) * F(-2.0));
+  F s, c;
+  mathfun::sincos2pi_f64(u2, s, c);
+  z0 = r * c;
+  z1 = r * s;
+}
+
+// Truncated normal by inverse CDF from u' (= mid uniform) and 1 - u' (from the complemented word),
+// both exact near 0, so neither tail can produce a value beyond the extreme uniforms' quantile.
+template <class F>
+inline F trunc_f32(F um, F umc, const DistParams& P) {
+  const F p = fmadd(um, F(P.dp32), F(P.pa32));
+  const F q = fmadd(umc, F(P.dq32), F(P.qb32));
+  F z = mathfun::ndtri_f32(p, q);
+  z = vmin(vmax(z, F(P.alpha32)), F(P.beta32));
+  const F v = affine(z, F(P.lo32), F(P.scale32));
+  return vmin(vmax(v, F(P.a32)), F(P.b32));
+}
+
+template <class F>
+inline F trunc_f64(F um, F umc, const DistParams& P) {
+  const F p = fmadd(um, F(P.dp64), F(P.pa64));
+  const F q = fmadd(umc, F(P.dq64), F(P.qb64));
+  F z = mathfun::ndtri_f64(p, q);
+  z = vmin(vmax(z, F(P.alpha64)), F(P.beta64));
+  const F v = affine(z, F(P.lo64), F(P.scale64));
+  return vmin(vmax(v, F(P.a64)), F(P.b64));
+}
+
+// Scalar helpers for the float64 uniform from two words (lo = w_2i, hi = w_2i+1):
+// x = lo + 2^32 hi, (x >> 11) * 2^-53 = hi * 2^-32 + (lo >> 11) * 2^-53, exactly.
+inline double u01_f64(uint32_t lo, uint32_t hi) {
+  return double(hi) * 0x1p-32 + double(lo >> 11) * 0x1p-53;
+}
+
+// Round float32 to float16 / bfloat16, nearest even (finite inputs).
+inline uint16_t f32_to_bf16(float x) {
+  const uint32_t b = as_u32(x);
+  return uint16_t((b + 0x7fffu + ((b >> 16) & 1u)) >> 16);
+}
+inline uint16_t f32_to_f16(float x) {
+  const uint32_t b = as_u32(x);
+  const uint32_t sign = (b >> 16) & 0x8000u;
+  const uint32_t a = b & 0x7fffffffu;
+  if (a >= 0x7f800000u) return uint16_t(sign | 0x7c00u | (a > 0x7f800000u ? 0x200u : 0u));
+  if (a >= 0x477ff000u) return uint16_t(sign | 0x7c00u);  // rounds to >= 65520: overflow to inf
+  if (a >= 0x38800000u) {                                  // normal half
+    const uint32_t r = a - 0x38000000u;                    // rebias exponent 127 -> 15
+    return uint16_t(sign | ((r + 0xfffu + ((r >> 13) & 1u)) >> 13));
+  }
+  if (a < 0x33000000u) return uint16_t(sign);  // below half the smallest subnormal: +-0
+  // subnormal half: shift the full significand into place, rounding to nearest even
+  const uint32_t e = a >> 23;
+  const uint32_t mant = (a & 0x7fffffu) | 0x800000u;
+  const uint32_t shift = 126u - e;  // 14..24
+  const uint32_t half = 1u << (shift - 1);
+  const uint32_t rem = mant & ((1u << shift) - 1u);
+  uint32_t h = mant >> shift;
+  if (rem > half || (rem == half && (h & 1u))) ++h;
+  return uint16_t(sign | h);
+}
+
+}  // namespace dist
+}  // namespace weightinit

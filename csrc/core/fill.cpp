@@ -1,0 +1,301 @@
+#include "fill.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "thread_pool.hpp"
+
+namespace weightinit {
+namespace {
+
+// ---- ISA dispatch ----
+bool cpu_has_avx2() {
+#if defined(WI_HAVE_AVX2) && (defined(__x86_64__) || defined(__i386__))
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+#else
+  return false;
+#endif
+}
+
+const KernelTable* best_table() {
+#if defined(WI_HAVE_AVX2)
+  const char* env = std::getenv("WEIGHTINIT_ISA");
+  if (env && std::string(env) == "portable") return &kernels_portable();
+  if (cpu_has_avx2()) return &kernels_avx2();
+#endif
+  return &kernels_portable();
+}
+
+std::atomic<const KernelTable*> g_table{nullptr};
+
+const KernelTable& table() {
+  const KernelTable* t = g_table.load(std::memory_order_acquire);
+  if (t == nullptr) {
+    t = best_table();
+    g_table.store(t, std::memory_order_release);
+  }
+  return *t;
+}
+
+// ---- work split ----
+// Below this many elements a fill stays on the calling thread (pool hand-off costs more).
+constexpr uint64_t kParallelMin = uint64_t(1) << 16;
+// Elements per task: a multiple of the chunk, big enough to amortize scheduling.
+constexpr uint64_t kTask = uint64_t(1) << 16;
+
+int effective_threads(int threads, uint64_t n) {
+  if (threads <= 0) threads = default_threads();
+  if (n < kParallelMin) return 1;
+  const uint64_t tasks = (n + kTask - 1) / kTask;
+  return int(std::min<uint64_t>(uint64_t(threads), tasks));
+}
+
+ChunkKernel kernel_for(const KernelTable& K, Dist dist, DType dtype) {
+  if (dist == Dist::Bits) return K.bits;
+  const int d = int(dtype);
+  switch (dist) {
+    case Dist::Uniform: return K.uniform[d];
+    case Dist::Normal: return K.normal[d];
+    default: return K.trunc_normal[d];
+  }
+}
+
+// Writes stream elements [first, first + n) to contiguous memory.
+void generate(ChunkKernel kern, const DistParams& P, char* out, size_t isz, uint64_t first, uint64_t n) {
+  alignas(64) unsigned char tmp[kChunk * 8];
+  uint64_t done = 0;
+  const uint64_t r = first % kChunk;
+  if (r != 0) {
+    kern(P, first / kChunk, 1, tmp);
+    done = std::min<uint64_t>(kChunk - r, n);
+    std::memcpy(out, tmp + r * isz, done * isz);
+  }
+  const uint64_t full = (n - done) / kChunk;
+  if (full) {
+    kern(P, (first + done) / kChunk, full, out + done * isz);
+    done += full * kChunk;
+  }
+  if (done < n) {
+    kern(P, (first + done) / kChunk, 1, tmp);
+    std::memcpy(out + done * isz, tmp, (n - done) * isz);
+  }
+}
+
+// Drops size-1 dims and merges dims that are contiguous with each other, so a C-contiguous
+// array becomes one dim and x[:, :k] two.
+struct Layout {
+  std::vector<int64_t> shape, strides;
+  uint64_t size = 1;
+};
+
+Layout simplify(const FillTarget& t) {
+  Layout L;
+  for (int i = 0; i < t.ndim; ++i) {
+    L.size *= uint64_t(t.shape[i]);
+    if (t.shape[i] == 1) continue;
+    if (!L.shape.empty() && L.strides.back() == t.strides[i] * t.shape[i]) {
+      L.shape.back() *= t.shape[i];
+      L.strides.back() = t.strides[i];
+    } else {
+      L.shape.push_back(t.shape[i]);
+      L.strides.push_back(t.strides[i]);
+    }
+  }
+  if (L.shape.empty()) {
+    L.shape.push_back(1);
+    L.strides.push_back(int64_t(t.itemsize));
+  }
+  return L;
+}
+
+// Visits the elements [begin, end) of the logical C order as runs along the last dim:
+// visit(pointer to first element, its logical index, run length, element stride in bytes).
+template <class Visit>
+void for_runs(char* data, const Layout& L, size_t isz, uint64_t begin, uint64_t end, Visit visit) {
+  const int nd = int(L.shape.size());
+  const uint64_t inner = uint64_t(L.shape[nd - 1]);
+  const int64_t inner_stride = L.strides[nd - 1];
+  uint64_t e = begin;
+  while (e < end) {
+    uint64_t row = e / inner;
+    const uint64_t col = e % inner;
+    char* p = data;
+    for (int d = nd - 2; d >= 0; --d) {
+      const uint64_t ext = uint64_t(L.shape[d]);
+      p += int64_t(row % ext) * L.strides[d];
+      row /= ext;
+    }
+    const uint64_t len = std::min<uint64_t>(inner - col, end - e);
+    visit(p + int64_t(col) * inner_stride, e, len, inner_stride);
+    e += len;
+  }
+  (void)isz;
+}
+
+inline void scatter(char* dst, int64_t stride, const unsigned char* src, size_t isz, uint64_t n) {
+  switch (isz) {
+    case 2:
+      for (uint64_t k = 0; k < n; ++k, dst += stride) std::memcpy(dst, src + 2 * k, 2);
+      break;
+    case 4:
+      for (uint64_t k = 0; k < n; ++k, dst += stride) std::memcpy(dst, src + 4 * k, 4);
+      break;
+    default:
+      for (uint64_t k = 0; k < n; ++k, dst += stride) std::memcpy(dst, src + isz * k, isz);
+  }
+}
+
+bool aligned(const void* p, size_t a) { return (reinterpret_cast<uintptr_t>(p) % a) == 0; }
+
+DistParams make_params(const RandomSpec& s, DType dtype) {
+  DistParams P;
+  P.k0 = uint32_t(s.seed);
+  P.k1 = uint32_t(s.seed >> 32);
+  P.s0 = uint32_t(s.stream);
+  P.s1 = uint32_t(s.stream >> 32);
+  (void)dtype;
+  switch (s.dist) {
+    case Dist::Bits: break;
+    case Dist::Uniform:
+      P.lo64 = s.p0;
+      P.scale64 = s.p1 - s.p0;
+      break;
+    case Dist::Normal:
+    case Dist::TruncNormal:
+      P.lo64 = s.p0;
+      P.scale64 = s.p1;
+      break;
+  }
+  if (s.dist == Dist::TruncNormal) {
+    const double mean = s.p0, sd = s.p1, a = s.p2, b = s.p3;
+    const double alpha = (a - mean) / sd, beta = (b - mean) / sd;
+    // Phi and its complement from erfc, each accurate in its own tail.
+    const double pa = 0.5 * std::erfc(-alpha * M_SQRT1_2), pb = 0.5 * std::erfc(-beta * M_SQRT1_2);
+    const double qa = 0.5 * std::erfc(alpha * M_SQRT1_2), qb = 0.5 * std::erfc(beta * M_SQRT1_2);
+    P.pa64 = pa;
+    P.dp64 = pb - pa;
+    P.qb64 = qb;
+    P.dq64 = qa - qb;
+    P.alpha64 = alpha;
+    P.beta64 = beta;
+    P.a64 = a;
+    P.b64 = b;
+  }
+  P.lo32 = float(P.lo64);
+  P.scale32 = s.dist == Dist::Uniform ? float(s.p1 - s.p0) : float(P.scale64);
+  P.pa32 = float(P.pa64);
+  P.dp32 = float(P.dp64);
+  P.qb32 = float(P.qb64);
+  P.dq32 = float(P.dq64);
+  P.alpha32 = float(P.alpha64);
+  P.beta32 = float(P.beta64);
+  P.a32 = float(P.a64);
+  P.b32 = float(P.b64);
+  return P;
+}
+
+}  // namespace
+
+bool isa_supported(const std::string& name) {
+  if (name == "portable" || name == "auto") return true;
+  if (name == "avx2") return cpu_has_avx2();
+  return false;
+}
+
+bool set_isa(const std::string& name) {
+  if (!isa_supported(name)) return false;
+  if (name == "portable") g_table.store(&kernels_portable());
+#if defined(WI_HAVE_AVX2)
+  else if (name == "avx2") g_table.store(&kernels_avx2());
+#endif
+  else g_table.store(best_table());
+  return true;
+}
+
+const char* current_isa() { return table().name; }
+
+void fill_random(const FillTarget& t, const RandomSpec& spec, int threads) {
+  const Layout L = simplify(t);
+  const uint64_t n = L.size;
+  if (n == 0) return;
+  const KernelTable& K = table();
+  const ChunkKernel kern = kernel_for(K, spec.dist, t.dtype);
+  const size_t isz = t.itemsize;
+
+  // A truncated normal of zero width or zero std is the constant clamp(mean, a, b).
+  if (spec.dist == Dist::TruncNormal && (spec.p1 == 0.0 || spec.p2 == spec.p3)) {
+    const double v = spec.p2 == spec.p3 ? spec.p2 : std::min(std::max(spec.p0, spec.p2), spec.p3);
+    unsigned char bytes[8];
+    switch (t.dtype) {
+      case DType::F32: { const float f = float(v); std::memcpy(bytes, &f, 4); break; }
+      case DType::F64: std::memcpy(bytes, &v, 8); break;
+      case DType::F16: { const uint16_t h = dist::f32_to_f16(float(v)); std::memcpy(bytes, &h, 2); break; }
+      case DType::BF16: { const uint16_t h = dist::f32_to_bf16(float(v)); std::memcpy(bytes, &h, 2); break; }
+      default: return;
+    }
+    fill_constant(t, bytes, threads);
+    return;
+  }
+  const DistParams P = make_params(spec, t.dtype);
+  const int nthreads = effective_threads(threads, n);
+  const uint64_t ntasks = (n + kTask - 1) / kTask;
+  const bool contiguous = L.shape.size() == 1 && L.strides[0] == int64_t(isz) && aligned(t.data, isz);
+
+  auto task = [&](size_t i) {
+    const uint64_t begin = uint64_t(i) * kTask, end = std::min(n, begin + kTask);
+    if (contiguous) {
+      generate(kern, P, t.data + begin * isz, isz, spec.offset + begin, end - begin);
+      return;
+    }
+    for_runs(t.data, L, isz, begin, end, [&](char* p, uint64_t e, uint64_t len, int64_t stride) {
+      if (stride == int64_t(isz) && aligned(p, isz)) {
+        generate(kern, P, p, isz, spec.offset + e, len);
+        return;
+      }
+      alignas(64) unsigned char buf[2048 * 8];
+      for (uint64_t k = 0; k < len; k += 2048) {
+        const uint64_t m = std::min<uint64_t>(2048, len - k);
+        generate(kern, P, reinterpret_cast<char*>(buf), isz, spec.offset + e + k, m);
+        scatter(p + int64_t(k) * stride, stride, buf, isz, m);
+      }
+    });
+  };
+  parallel_for(size_t(ntasks), nthreads, task);
+}
+
+void fill_constant(const FillTarget& t, const void* value, int threads) {
+  const Layout L = simplify(t);
+  const uint64_t n = L.size;
+  if (n == 0) return;
+  const size_t isz = t.itemsize;
+  unsigned char pat[32];
+  for (size_t k = 0; k < 32; k += isz) std::memcpy(pat + k, value, isz);
+  const KernelTable& K = table();
+  const int nthreads = effective_threads(threads, n);
+  // Constant fills are pure bandwidth: bigger tasks, still on element boundaries.
+  const uint64_t task_elems = std::max<uint64_t>(kTask, (n + 4 * uint64_t(nthreads) - 1) / (4 * uint64_t(nthreads)));
+  const uint64_t ntasks = (n + task_elems - 1) / task_elems;
+  const bool contiguous = L.shape.size() == 1 && L.strides[0] == int64_t(isz) && aligned(t.data, isz);
+  auto task = [&](size_t i) {
+    const uint64_t begin = uint64_t(i) * task_elems, end = std::min(n, begin + task_elems);
+    if (contiguous) {
+      K.pattern(t.data + begin * isz, (end - begin) * isz, pat);
+      return;
+    }
+    for_runs(t.data, L, isz, begin, end, [&](char* p, uint64_t, uint64_t len, int64_t stride) {
+      if (stride == int64_t(isz) && aligned(p, isz)) {
+        K.pattern(p, len * isz, pat);
+      } else {
+        for (uint64_t k = 0; k < len; ++k, p += stride) std::memcpy(p, value, isz);
+      }
+    });
+  };
+  parallel_for(size_t(ntasks), nthreads, task);
+}
+
+}  // namespace weightinit

@@ -1,0 +1,41 @@
+// Element ranges -> chunks -> threads. Plain C++17: the bindings translate a NumPy array into a
+// FillTarget, validated, and call one of these with the GIL released.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "kernels.hpp"
+
+namespace weightinit {
+
+// A strided view of memory, elements in C order of `shape`.
+struct FillTarget {
+  char* data = nullptr;
+  int ndim = 0;
+  const int64_t* shape = nullptr;
+  const int64_t* strides = nullptr;  // bytes, may be negative
+  size_t itemsize = 0;
+  DType dtype = DType::F32;
+};
+
+struct RandomSpec {
+  Dist dist = Dist::Uniform;
+  uint64_t seed = 0;
+  uint64_t stream = 0;
+  uint64_t offset = 0;  // element o of the unshifted stream lands at element 0
+  double p0 = 0, p1 = 0, p2 = 0, p3 = 0;  // uniform (lo, hi); normal (mean, std); trunc (mean, std, a, b)
+};
+
+void fill_random(const FillTarget& target, const RandomSpec& spec, int threads);
+// Writes the element `value` (itemsize bytes) everywhere.
+void fill_constant(const FillTarget& target, const void* value, int threads);
+
+// Run-time ISA selection: "auto" picks the best the CPU supports (and WEIGHTINIT_ISA, if set,
+// may force "portable"); returns false for an unknown or unsupported name.
+bool set_isa(const std::string& name);
+const char* current_isa();
+bool isa_supported(const std::string& name);
+
+}  // namespace weightinit

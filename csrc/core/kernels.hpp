@@ -1,0 +1,35 @@
+// Chunk kernels: each writes whole chunks of kChunk consecutive elements of the stream, chunk c
+// being elements [64c, 64c + 64). One table per ISA; fill.cpp picks one at run time.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "distributions.hpp"
+
+namespace weightinit {
+
+enum class Dist : int { Bits = 0, Uniform = 1, Normal = 2, TruncNormal = 3 };
+enum class DType : int { F32 = 0, F64 = 1, F16 = 2, BF16 = 3, U32 = 4 };
+
+constexpr size_t kChunk = 64;
+
+using ChunkKernel = void (*)(const DistParams& params, uint64_t first_chunk, size_t nchunks, void* out);
+// Writes nbytes of a 32-byte periodic pattern (the element's bytes repeated), out aligned to the element.
+using PatternKernel = void (*)(void* out, size_t nbytes, const unsigned char* pattern32);
+
+struct KernelTable {
+  const char* name;
+  ChunkKernel bits;
+  ChunkKernel uniform[4];  // indexed by DType F32, F64, F16, BF16
+  ChunkKernel normal[4];
+  ChunkKernel trunc_normal[4];
+  PatternKernel pattern;
+};
+
+const KernelTable& kernels_portable();
+#if defined(WI_HAVE_AVX2) || defined(__AVX2__)
+const KernelTable& kernels_avx2();
+#endif
+
+}  // namespace weightinit

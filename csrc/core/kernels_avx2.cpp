@@ -1,0 +1,247 @@
+// AVX2 + FMA kernels: Philox on 2 x 8 counters at once (two independent dependency chains),
+// distributions on 8 float / 4 double lanes with the same templates as the portable path, then
+// a transpose back to stream order. Compiled with -mavx2 -mfma -mf16c; selected at run time.
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "kernels.hpp"
+#include "philox.hpp"
+
+namespace weightinit {
+namespace {
+using namespace lanes;
+using namespace dist;
+
+// Words of 8 consecutive blocks, structure of arrays: x[k] lane i = word k of block b0 + i.
+struct Words8 {
+  __m256i x[4];
+};
+
+inline void mulhilo(__m256i a, __m256i m, __m256i& hi, __m256i& lo) {
+  const __m256i even = _mm256_mul_epu32(a, m);                       // lanes 0, 2, 4, 6 as 64 bit
+  const __m256i odd = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), m);  // lanes 1, 3, 5, 7
+  lo = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
+  hi = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
+}
+
+inline void round2(Words8& a, Words8& b, __m256i k0, __m256i k1, __m256i m0, __m256i m1) {
+  __m256i ha0, la0, ha1, la1, hb0, lb0, hb1, lb1;
+  mulhilo(a.x[0], m0, ha0, la0);
+  mulhilo(b.x[0], m0, hb0, lb0);
+  mulhilo(a.x[2], m1, ha1, la1);
+  mulhilo(b.x[2], m1, hb1, lb1);
+  a.x[0] = _mm256_xor_si256(_mm256_xor_si256(ha1, a.x[1]), k0);
+  b.x[0] = _mm256_xor_si256(_mm256_xor_si256(hb1, b.x[1]), k0);
+  a.x[2] = _mm256_xor_si256(_mm256_xor_si256(ha0, a.x[3]), k1);
+  b.x[2] = _mm256_xor_si256(_mm256_xor_si256(hb0, b.x[3]), k1);
+  a.x[1] = la1;
+  b.x[1] = lb1;
+  a.x[3] = la0;
+  b.x[3] = lb0;
+}
+
+// Blocks b0 .. b0 + 15 (b0 a multiple of 16, so the low counter word never carries).
+inline void philox16(const DistParams& P, uint64_t b0, Words8& a, Words8& b) {
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i lo = _mm256_set1_epi32(int32_t(uint32_t(b0)));
+  a.x[0] = _mm256_add_epi32(lo, lane);
+  b.x[0] = _mm256_add_epi32(a.x[0], _mm256_set1_epi32(8));
+  a.x[1] = b.x[1] = _mm256_set1_epi32(int32_t(uint32_t(b0 >> 32)));
+  a.x[2] = b.x[2] = _mm256_set1_epi32(int32_t(P.s0));
+  a.x[3] = b.x[3] = _mm256_set1_epi32(int32_t(P.s1));
+  const __m256i m0 = _mm256_set1_epi32(int32_t(kPhiloxM0));
+  const __m256i m1 = _mm256_set1_epi32(int32_t(kPhiloxM1));
+  uint32_t k0 = P.k0, k1 = P.k1;
+  for (int r = 0; r < kPhiloxRounds; ++r) {
+    if (r > 0) {
+      k0 += kPhiloxW0;
+      k1 += kPhiloxW1;
+    }
+    round2(a, b, _mm256_set1_epi32(int32_t(k0)), _mm256_set1_epi32(int32_t(k1)), m0, m1);
+  }
+}
+
+// 4 x 8 transpose: v[k] lane i (word k of block i) -> out[4i + k].
+inline void store_transposed(float* out, __m256 v0, __m256 v1, __m256 v2, __m256 v3) {
+  const __m256 t0 = _mm256_unpacklo_ps(v0, v1);
+  const __m256 t1 = _mm256_unpackhi_ps(v0, v1);
+  const __m256 t2 = _mm256_unpacklo_ps(v2, v3);
+  const __m256 t3 = _mm256_unpackhi_ps(v2, v3);
+  const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44);  // blocks 0 | 4
+  const __m256 u1 = _mm256_shuffle_ps(t0, t2, 0xEE);  // blocks 1 | 5
+  const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44);  // blocks 2 | 6
+  const __m256 u3 = _mm256_shuffle_ps(t1, t3, 0xEE);  // blocks 3 | 7
+  _mm256_storeu_ps(out, _mm256_permute2f128_ps(u0, u1, 0x20));
+  _mm256_storeu_ps(out + 8, _mm256_permute2f128_ps(u2, u3, 0x20));
+  _mm256_storeu_ps(out + 16, _mm256_permute2f128_ps(u0, u1, 0x31));
+  _mm256_storeu_ps(out + 24, _mm256_permute2f128_ps(u2, u3, 0x31));
+}
+
+// a[i], b[i] (elements 2i and 2i + 1) -> out[0..7] in order.
+inline void store_interleaved(double* out, __m256d a, __m256d b) {
+  const __m256d lo = _mm256_unpacklo_pd(a, b);
+  const __m256d hi = _mm256_unpackhi_pd(a, b);
+  _mm256_storeu_pd(out, _mm256_permute2f128_pd(lo, hi, 0x20));
+  _mm256_storeu_pd(out + 4, _mm256_permute2f128_pd(lo, hi, 0x31));
+}
+
+// float64 U[0,1) of 4 lanes from the low words (w_2i) and high words (w_2i+1), exactly.
+inline vf64 u01_f64x4(__m128i lo, __m128i hi) {
+  const __m256d h = _mm256_add_pd(_mm256_cvtepi32_pd(_mm_xor_si128(hi, _mm_set1_epi32(INT32_MIN))),
+                                  _mm256_set1_pd(2147483648.0));
+  const __m256d l = _mm256_cvtepi32_pd(_mm_srli_epi32(lo, 11));
+  return vf64(_mm256_mul_pd(h, _mm256_set1_pd(0x1p-32))) + vf64(_mm256_mul_pd(l, _mm256_set1_pd(0x1p-53)));
+}
+inline __m128i half(__m256i v, int upper) {
+  return upper ? _mm256_extracti128_si256(v, 1) : _mm256_castsi256_si128(v);
+}
+
+template <class Body>
+inline void for_groups(const DistParams& P, uint64_t first_block, size_t nblocks, Body body) {
+  for (size_t g = 0; g < nblocks; g += 16) {
+    Words8 a, b;
+    philox16(P, first_block + g, a, b);
+    body(a, g);
+    body(b, g + 8);
+  }
+}
+
+void bits(const DistParams& P, uint64_t c0, size_t nc, void* out) {
+  float* o = static_cast<float*>(out);
+  for_groups(P, c0 * 16, nc * 16, [&](const Words8& w, size_t g) {
+    store_transposed(o + 4 * g, _mm256_castsi256_ps(w.x[0]), _mm256_castsi256_ps(w.x[1]),
+                     _mm256_castsi256_ps(w.x[2]), _mm256_castsi256_ps(w.x[3]));
+  });
+}
+
+void uniform_f32(const DistParams& P, uint64_t c0, size_t nc, void* out) {
+  float* o = static_cast<float*>(out);
+  const vf32 lo(P.lo32), scale(P.scale32);
+  for_groups(P, c0 * 16, nc * 16, [&](const Words8& w, size_t g) {
+    vf32 v[4];
+    for (int k = 0; k < 4; ++k) v[k] = affine(u01_f32<vf32>(vu32(w.x[k])), lo, scale);
+    store_transposed(o + 4 * g, v[0].v, v[1].v, v[2].v, v[3].v);
+  });
+}
+
+void normal_f32(const DistParams& P, uint64_t c0, size_t nc, void* out) {
+  float* o = static_cast<float*>(out);
+  const vf32 lo(P.lo32), scale(P.scale32);
+  for_groups(P, c0 * 16, nc * 16, [&](const Words8& w, size_t g) {
+    vf32 z[4];
+    box_muller_f32(u01_open0_f32<vf32>(vu32(w.x[0])), u01_f32<vf32>(vu32(w.x[1])), z[0], z[1]);
+    box_muller_f32(u01_open0_f32<vf32>(vu32(w.x[2])), u01_f32<vf32>(vu32(w.x[3])), z[2], z[3]);
+    for (int k = 0; k < 4; ++k) z[k] = affine(z[k], lo, scale);
+    store_transposed(o + 4 * g, z[0].v, z[1].v, z[2].v, z[3].v);
+  });
+}
+
+void trunc_f32_k(const DistParams& P, uint64_t c0, size_t nc, void* out) {
+  float* o = static_cast<float*>(out);
+  for_groups(P, c0 * 16, nc * 16, [&](const Words8& w, size_t g) {
+    vf32 v[4];
+    for (int k = 0; k < 4; ++k) {
+      const vu32 x(w.x[k]);
+      v[k] = trunc_f32(u01_mid_f32<vf32>(x), u01_mid_f32<vf32>(~x), P);
+    }
+    store_transposed(o + 4 * g, v[0].v, v[1].v, v[2].v, v[3].v);
+  });
+}
+
+// float64 kernels: block j gives elements 2j (words 0, 1) and 2j + 1 (words 2, 3).
+template <class Pair>
+inline void for_f64(const DistParams& P, uint64_t c0, size_t nc, double* o, Pair pair) {
+  for_groups(P, c0 * 32, nc * 32, [&](const Words8& w, size_t g) {
+    for (int h = 0; h < 2; ++h) {
+      vf64 a, b;
+      pair(half(w.x[0], h), half(w.x[1], h), half(w.x[2], h), half(w.x[3], h), a, b);
+      store_interleaved(o + 2 * g + 8 * h, a.v, b.v);
+    }
+  });
+}
+
+void uniform_f64(const DistParams& P, uint64_t c0, size_t nc, void* out) {
+  const vf64 lo(P.lo64), scale(P.scale64);
+  for_f64(P, c0, nc, static_cast<double*>(out),
+          [&](__m128i x0, __m128i x1, __m128i x2, __m128i x3, vf64& a, vf64& b) {
+            a = affine(u01_f64x4(x0, x1), lo, scale);
+            b = affine(u01_f64x4(x2, x3), lo, scale);
+          });
+}
+
+void normal_f64(const DistParams& P, uint64_t c0, size_t nc, void* out) {
+  const vf64 lo(P.lo64), scale(P.scale64);
+  for_f64(P, c0, nc, static_cast<double*>(out),
+          [&](__m128i x0, __m128i x1, __m128i x2, __m128i x3, vf64& a, vf64& b) {
+            box_muller_f64(u01_f64x4(x0, x1) + vf64(0x1p-53), u01_f64x4(x2, x3), a, b);
+            a = affine(a, lo, scale);
+            b = affine(b, lo, scale);
+          });
+}
+
+void trunc_f64_k(const DistParams& P, uint64_t c0, size_t nc, void* out) {
+  const __m128i ones = _mm_set1_epi32(-1);
+  for_f64(P, c0, nc, static_cast<double*>(out),
+          [&](__m128i x0, __m128i x1, __m128i x2, __m128i x3, vf64& a, vf64& b) {
+            const vf64 h(0x1p-54);
+            a = trunc_f64(u01_f64x4(x0, x1) + h, u01_f64x4(_mm_xor_si128(x0, ones), _mm_xor_si128(x1, ones)) + h, P);
+            b = trunc_f64(u01_f64x4(x2, x3) + h, u01_f64x4(_mm_xor_si128(x2, ones), _mm_xor_si128(x3, ones)) + h, P);
+          });
+}
+
+inline __m128i round_f16(__m256 v) { return _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+inline __m128i round_bf16(__m256 v) {
+  const __m256i b = _mm256_castps_si256(v);
+  const __m256i odd = _mm256_and_si256(_mm256_srli_epi32(b, 16), _mm256_set1_epi32(1));
+  const __m256i r = _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(b, _mm256_set1_epi32(0x7fff)), odd), 16);
+  const __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(r, r), 0x08);  // lanes 0, 2
+  return _mm256_castsi256_si128(packed);
+}
+
+template <ChunkKernel K, __m128i (*Round)(__m256)>
+void half_kernel(const DistParams& P, uint64_t c0, size_t nc, void* out) {
+  unsigned char* o = static_cast<unsigned char*>(out);
+  alignas(32) float tmp[kChunk];
+  for (size_t c = 0; c < nc; ++c, o += 2 * kChunk) {
+    K(P, c0 + c, 1, tmp);
+    for (size_t k = 0; k < kChunk; k += 8)
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(o + 2 * k), Round(_mm256_load_ps(tmp + k)));
+  }
+}
+
+// Streaming stores past the cache: constant fills are pure writes, never read back soon.
+void pattern(void* out, size_t nbytes, const unsigned char* pat) {
+  unsigned char* o = static_cast<unsigned char*>(out);
+  const size_t head = (32 - (reinterpret_cast<uintptr_t>(o) & 31)) & 31;
+  if (nbytes < head + 64) {
+    for (; nbytes >= 32; nbytes -= 32, o += 32) std::memcpy(o, pat, 32);
+    std::memcpy(o, pat, nbytes);
+    return;
+  }
+  // Rotate the pattern so that the aligned body starts in phase with the element grid.
+  unsigned char rot[32];
+  for (int i = 0; i < 32; ++i) rot[i] = pat[(i + head) & 31];
+  std::memcpy(o, pat, head);
+  o += head;
+  nbytes -= head;
+  const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rot));
+  for (; nbytes >= 32; nbytes -= 32, o += 32) _mm256_stream_si256(reinterpret_cast<__m256i*>(o), v);
+  _mm_sfence();
+  std::memcpy(o, rot, nbytes);
+}
+
+const KernelTable kTable = {
+    "avx2",
+    bits,
+    {uniform_f32, uniform_f64, half_kernel<uniform_f32, round_f16>, half_kernel<uniform_f32, round_bf16>},
+    {normal_f32, normal_f64, half_kernel<normal_f32, round_f16>, half_kernel<normal_f32, round_bf16>},
+    {trunc_f32_k, trunc_f64_k, half_kernel<trunc_f32_k, round_f16>, half_kernel<trunc_f32_k, round_bf16>},
+    pattern,
+};
+
+}  // namespace
+
+const KernelTable& kernels_avx2() { return kTable; }
+
+}  // namespace weightinit

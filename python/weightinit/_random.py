@@ -1,0 +1,499 @@
+"""Seeds, streams, generators and the core random fills (stream format v1).
+
+Every fill here validates all of its arguments before the first byte is written, then hands
+the caller's own buffer to the C++ core, which fills it in place with the GIL released.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import numbers
+import secrets
+import threading
+from typing import Any, Optional, Sequence, Tuple, TypeVar, Union
+
+import numpy as np
+
+from . import _core
+
+__all__ = [
+    "Generator",
+    "manual_seed",
+    "initial_seed",
+    "stream_id",
+    "philox4x32",
+    "default_threads",
+    "isa",
+    "random_bits_",
+    "uniform_",
+    "normal_",
+    "trunc_normal_",
+    "constant_",
+    "zeros_",
+    "ones_",
+    "random_bits",
+    "uniform",
+    "normal",
+    "trunc_normal",
+    "constant",
+    "zeros",
+    "ones",
+]
+
+T = TypeVar("T")
+Stream = Union[int, str]
+Shape = Union[int, Sequence[int]]
+DTypeLike = Any
+
+_U64 = 2**64
+_FLOAT_NAMES = ("float32", "float64", "float16", "bfloat16")
+
+
+# ---------------------------------------------------------------- seeds and streams
+
+
+def _check_u64(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int in [0, 2**64), got {type(value).__name__} {value!r}")
+    value = int(value)
+    if not 0 <= value < _U64:
+        raise ValueError(f"{name} must be an int in [0, 2**64), got {value}")
+    return value
+
+
+def stream_id(name: Stream) -> int:
+    """The 64-bit stream id of ``name``.
+
+    An int in [0, 2**64) is its own id; a string maps to
+    ``int.from_bytes(blake2b(name.encode("utf-8"), digest_size=8).digest(), "little")``,
+    so a parameter named ``"layer1.weight"`` has the same stream in every program.
+    """
+    if isinstance(name, str):
+        digest = hashlib.blake2b(name.encode("utf-8"), digest_size=8).digest()
+        return int.from_bytes(digest, "little")
+    if isinstance(name, bool) or not isinstance(name, numbers.Integral):
+        raise TypeError(f"stream must be an int in [0, 2**64) or a str, got {type(name).__name__} {name!r}")
+    return _check_u64(name, "stream")
+
+
+def derive_stream(stream: int, tag: str) -> int:
+    """A sub-stream of ``stream`` for one of several independent draws of a scheme."""
+    payload = int(stream).to_bytes(8, "little") + tag.encode("utf-8")
+    return int.from_bytes(hashlib.blake2b(payload, digest_size=8).digest(), "little")
+
+
+class Generator:
+    """A seed plus a call counter: each call that uses it without an explicit ``stream``
+    draws from its own stream, so successive fills differ but a rerun repeats them all.
+
+    Call ``k`` (counted from 0) uses ``stream_id(f"weightinit.Generator/{k}")``. A call that
+    passes ``stream=`` explicitly uses this generator's seed with that stream and does not
+    advance the counter (order-independent, like model-level init by parameter name).
+
+    >>> g = Generator(1234)
+    >>> a = normal((3,), generator=g); b = normal((3,), generator=g)   # differ
+    >>> g2 = Generator(1234); (normal((3,), generator=g2) == a).all()
+    True
+    """
+
+    def __init__(self, seed: Optional[int] = None) -> None:
+        self._seed = secrets.randbits(64) if seed is None else _check_u64(seed, "seed")
+        self._calls = 0
+        self._lock = threading.Lock()
+
+    @property
+    def seed(self) -> int:
+        """The key of every stream this generator hands out."""
+        return self._seed
+
+    @property
+    def calls(self) -> int:
+        """How many streams this generator has handed out."""
+        return self._calls
+
+    def next_stream(self) -> int:
+        """Hands out the stream of the next call and advances the counter."""
+        with self._lock:
+            k = self._calls
+            self._calls += 1
+        return stream_id(f"weightinit.Generator/{k}")
+
+    def manual_seed(self, seed: int) -> "Generator":
+        """Restarts this generator at ``seed`` with its counter at 0."""
+        seed = _check_u64(seed, "seed")
+        with self._lock:
+            self._seed = seed
+            self._calls = 0
+        return self
+
+    def __repr__(self) -> str:
+        return f"weightinit.Generator(seed={self._seed}, calls={self._calls})"
+
+
+_default_lock = threading.Lock()
+_default_generator: Optional[Generator] = None
+
+
+def default_generator() -> Generator:
+    """The process-wide generator behind every call with neither ``seed`` nor ``generator``;
+    seeded from OS entropy on first use unless :func:`manual_seed` was called."""
+    global _default_generator
+    with _default_lock:
+        if _default_generator is None:
+            _default_generator = Generator(None)
+        return _default_generator
+
+
+def manual_seed(seed: int) -> Generator:
+    """Reseeds the default generator (like ``torch.manual_seed``) and returns it."""
+    global _default_generator
+    seed = _check_u64(seed, "seed")
+    with _default_lock:
+        _default_generator = Generator(seed)
+        return _default_generator
+
+
+def initial_seed() -> int:
+    """The seed of the default generator: print it, and ``manual_seed`` it to repeat a run."""
+    return default_generator().seed
+
+
+def resolve(seed: Optional[int], stream: Optional[Stream], generator: Optional[Generator]) -> Tuple[int, int]:
+    """(key, stream id) of one call, per the rules in the README's "Reproducibility" section."""
+    if generator is not None and not isinstance(generator, Generator):
+        raise TypeError(f"generator must be a weightinit.Generator or None, got {type(generator).__name__}")
+    if seed is not None:
+        if generator is not None:
+            raise TypeError("pass either seed or generator, not both")
+        key = _check_u64(seed, "seed")
+        return key, (0 if stream is None else stream_id(stream))
+    gen = generator if generator is not None else default_generator()
+    if stream is None:
+        return gen.seed, gen.next_stream()
+    return gen.seed, stream_id(stream)
+
+
+def philox4x32(counter: Sequence[int], key: Sequence[int]) -> Tuple[int, int, int, int]:
+    """Philox4x32-10 (Salmon et al., SC'11) of one 4-word counter under a 2-word key."""
+    counter, key = list(counter), list(key)
+    if len(counter) != 4:
+        raise ValueError(f"counter must have 4 words, got {len(counter)}")
+    if len(key) != 2:
+        raise ValueError(f"key must have 2 words, got {len(key)}")
+    for name, words in (("counter", counter), ("key", key)):
+        for w in words:
+            if isinstance(w, bool) or not isinstance(w, numbers.Integral) or not 0 <= int(w) < 2**32:
+                raise ValueError(f"{name} words must be ints in [0, 2**32), got {w!r}")
+    return _core.philox4x32([int(w) for w in counter], [int(w) for w in key])
+
+
+def default_threads() -> int:
+    """Threads a fill uses by default: $WEIGHTINIT_NUM_THREADS, else this process's usable CPUs."""
+    return int(_core.default_threads())
+
+
+def isa() -> str:
+    """The kernel set in use: ``"avx2"`` or ``"portable"`` (force the latter with WEIGHTINIT_ISA=portable)."""
+    return str(_core.isa())
+
+
+# ---------------------------------------------------------------- arrays
+
+
+def parse_dtype(dtype: DTypeLike, name: str = "dtype") -> np.dtype:
+    """float32, float64, float16 or bfloat16 as a NumPy dtype (bfloat16 from ml_dtypes)."""
+    if isinstance(dtype, str) and dtype == "bfloat16":
+        import ml_dtypes
+
+        return np.dtype(ml_dtypes.bfloat16)
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as exc:
+        raise TypeError(f"{name} must be one of {', '.join(_FLOAT_NAMES)}, got {dtype!r}") from exc
+    if dt.name not in _FLOAT_NAMES:
+        raise TypeError(f"{name} must be one of {', '.join(_FLOAT_NAMES)}, got {dt.name}")
+    return dt
+
+
+def _torch_view(x: Any) -> Optional[np.ndarray]:
+    """A NumPy array sharing a CPU torch tensor's memory, or None if x is not a tensor."""
+    mod = type(x).__module__
+    if not (mod.startswith("torch") and hasattr(x, "data_ptr") and hasattr(x, "dtype")):
+        return None
+    import torch
+
+    if not isinstance(x, torch.Tensor):
+        return None
+    if x.device.type != "cpu":
+        raise ValueError(f"tensor must be on the CPU, got device {x.device}")
+    if x.is_sparse or x.is_quantized:
+        raise TypeError("tensor must be a dense tensor")
+    t = x.detach()
+    if t.dtype == torch.bfloat16:
+        import ml_dtypes
+
+        # Shares memory: torch reinterprets the bits as int16, NumPy reads them as bfloat16.
+        return t.view(torch.int16).numpy().view(ml_dtypes.bfloat16)
+    names = {torch.float32: "float32", torch.float64: "float64", torch.float16: "float16"}
+    if t.dtype not in names:
+        raise TypeError(f"tensor must have dtype float32, float64, float16 or bfloat16, got {t.dtype}")
+    return t.numpy()
+
+
+def as_target(x: Any, argname: str = "tensor", *, bits: bool = False) -> np.ndarray:
+    """The writable NumPy view the core fills in place for ``x`` (an ndarray or a CPU tensor).
+
+    Never copies: anything that is not already an array sharing the caller's memory is
+    refused, so the values cannot land in a temporary."""
+    arr = _torch_view(x)
+    if arr is None:
+        if not isinstance(x, np.ndarray):
+            raise TypeError(
+                f"{argname} must be a numpy.ndarray or a CPU torch.Tensor (filled in place), "
+                f"got {type(x).__name__}"
+            )
+        arr = x
+    dt = arr.dtype
+    if bits:
+        if dt != np.dtype(np.uint32):
+            raise TypeError(f"{argname} must have dtype uint32 for random bits, got {dt}")
+    elif dt.name not in _FLOAT_NAMES:
+        raise TypeError(f"{argname} must have dtype float32, float64, float16 or bfloat16, got {dt}")
+    if not arr.flags.writeable:
+        raise ValueError(f"{argname} is read-only")
+    if arr.dtype.byteorder == (">" if np.little_endian else "<"):
+        raise ValueError(f"{argname} must be in native byte order")
+    if arr.size > 1 and any(s == 0 and n > 1 for s, n in zip(arr.strides, arr.shape)):
+        raise ValueError(f"{argname} has overlapping elements (a zero stride); fill the base array instead")
+    return arr
+
+
+def _check_threads(threads: Optional[int]) -> int:
+    if threads is None:
+        return 0
+    if isinstance(threads, bool) or not isinstance(threads, numbers.Integral):
+        raise TypeError(f"threads must be a positive int or None, got {type(threads).__name__}")
+    if threads < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
+    return int(threads)
+
+
+def _check_offset(offset: int, size: int) -> int:
+    if isinstance(offset, bool) or not isinstance(offset, numbers.Integral):
+        raise TypeError(f"offset must be a non-negative int, got {type(offset).__name__}")
+    offset = int(offset)
+    if offset < 0:
+        raise ValueError(f"offset must be >= 0, got {offset}")
+    if offset + size > _U64:
+        raise ValueError(f"offset + size must be <= 2**64, got {offset} + {size}")
+    return offset
+
+
+def _check_real(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return value
+
+
+def _check_std(std: Any) -> float:
+    std = _check_real(std, "std")
+    if std < 0:
+        raise ValueError(f"std must be >= 0, got {std}")
+    return std
+
+
+def _check_bounds(a: Any, b: Any, names: Tuple[str, str] = ("a", "b")) -> Tuple[float, float]:
+    a = _check_real(a, names[0])
+    b = _check_real(b, names[1])
+    if a > b:
+        raise ValueError(f"{names[0]} must be <= {names[1]}, got {names[0]}={a}, {names[1]}={b}")
+    return a, b
+
+
+class _Call:
+    """The validated randomness of one fill: target array, key, stream, offset, threads."""
+
+    __slots__ = ("arr", "key", "stream", "offset", "threads")
+
+    def __init__(self, x: Any, seed: Any, stream: Any, offset: Any, threads: Any, generator: Any, bits: bool = False):
+        self.arr = as_target(x, bits=bits)
+        self.offset = _check_offset(offset, self.arr.size)
+        self.threads = _check_threads(threads)
+        if stream is not None:
+            stream_id(stream)  # type check before a generator advances
+        self.key, self.stream = resolve(seed, stream, generator)
+
+
+def random_bits_(
+    tensor: T,
+    *,
+    seed: Optional[int] = None,
+    stream: Optional[Stream] = None,
+    offset: int = 0,
+    threads: Optional[int] = None,
+    generator: Optional[Generator] = None,
+) -> T:
+    """Fills a uint32 array with the raw words of the stream: element i is word offset + i."""
+    c = _Call(tensor, seed, stream, offset, threads, generator, bits=True)
+    _core.fill_bits(c.arr, c.key, c.stream, c.offset, c.threads)
+    return tensor
+
+
+def uniform_(
+    tensor: T,
+    a: float = 0.0,
+    b: float = 1.0,
+    *,
+    seed: Optional[int] = None,
+    stream: Optional[Stream] = None,
+    offset: int = 0,
+    threads: Optional[int] = None,
+    generator: Optional[Generator] = None,
+) -> T:
+    """Fills ``tensor`` with U[a, b): ``a + (b - a) * u`` (torch.nn.init.uniform_).
+
+    float32: u = (w >> 8) * 2**-24 from one word; float64: 53 bits from two words; float16 and
+    bfloat16 get the float32 value rounded to nearest even.
+    """
+    a, b = _check_bounds(a, b)
+    c = _Call(tensor, seed, stream, offset, threads, generator)
+    _core.fill_uniform(c.arr, c.key, c.stream, c.offset, a, b, c.threads)
+    return tensor
+
+
+def normal_(
+    tensor: T,
+    mean: float = 0.0,
+    std: float = 1.0,
+    *,
+    seed: Optional[int] = None,
+    stream: Optional[Stream] = None,
+    offset: int = 0,
+    threads: Optional[int] = None,
+    generator: Optional[Generator] = None,
+) -> T:
+    """Fills ``tensor`` with N(mean, std**2) by Box-Muller (torch.nn.init.normal_)."""
+    mean = _check_real(mean, "mean")
+    std = _check_std(std)
+    c = _Call(tensor, seed, stream, offset, threads, generator)
+    _core.fill_normal(c.arr, c.key, c.stream, c.offset, mean, std, c.threads)
+    return tensor
+
+
+def trunc_normal_(
+    tensor: T,
+    mean: float = 0.0,
+    std: float = 1.0,
+    a: float = -2.0,
+    b: float = 2.0,
+    *,
+    seed: Optional[int] = None,
+    stream: Optional[Stream] = None,
+    offset: int = 0,
+    threads: Optional[int] = None,
+    generator: Optional[Generator] = None,
+) -> T:
+    """Fills ``tensor`` with N(mean, std**2) truncated to [a, b] (a, b absolute, as in
+    torch.nn.init.trunc_normal_), by inverse CDF: one uniform per element, no rejection.
+
+    x = Phi^-1(Phi(alpha) + u' (Phi(beta) - Phi(alpha))) with alpha = (a - mean) / std, beta =
+    (b - mean) / std, computed from both tails so no value lies beyond the quantile of the
+    extreme uniforms (about 5.4 std in float32) even when [a, b] is wide against std.
+    """
+    mean = _check_real(mean, "mean")
+    std = _check_std(std)
+    a, b = _check_bounds(a, b)
+    c = _Call(tensor, seed, stream, offset, threads, generator)
+    _core.fill_trunc_normal(c.arr, c.key, c.stream, c.offset, mean, std, a, b, c.threads)
+    return tensor
+
+
+def constant_(tensor: T, val: float, *, threads: Optional[int] = None) -> T:
+    """Fills ``tensor`` with ``val`` (converted to its dtype as NumPy assignment would)."""
+    arr = as_target(tensor)
+    if isinstance(val, bool) or not isinstance(val, numbers.Real):
+        raise TypeError(f"val must be a real number, got {type(val).__name__} {val!r}")
+    nthreads = _check_threads(threads)
+    value = np.array(val, dtype=np.float64).astype(arr.dtype).tobytes()
+    _core.fill_constant(arr, value, nthreads)
+    return tensor
+
+
+def zeros_(tensor: T, *, threads: Optional[int] = None) -> T:
+    """Fills ``tensor`` with 0."""
+    return constant_(tensor, 0.0, threads=threads)
+
+
+def ones_(tensor: T, *, threads: Optional[int] = None) -> T:
+    """Fills ``tensor`` with 1."""
+    return constant_(tensor, 1.0, threads=threads)
+
+
+# ---------------------------------------------------------------- allocating twins
+
+
+def _shape(shape: Shape) -> Tuple[int, ...]:
+    if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
+        shape = (int(shape),)
+    try:
+        dims = tuple(shape)
+    except TypeError as exc:
+        raise TypeError(f"shape must be an int or a sequence of ints, got {shape!r}") from exc
+    out = []
+    for d in dims:
+        if isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 0:
+            raise ValueError(f"shape must contain non-negative ints, got {shape!r}")
+        out.append(int(d))
+    return tuple(out)
+
+
+def empty(shape: Shape, dtype: DTypeLike = "float32") -> np.ndarray:
+    """An uninitialized C-contiguous array of a supported float dtype."""
+    return np.empty(_shape(shape), dtype=parse_dtype(dtype))
+
+
+def random_bits(shape: Shape, **kw: Any) -> np.ndarray:
+    """A new uint32 array of stream words; keywords as :func:`random_bits_`."""
+    return random_bits_(np.empty(_shape(shape), dtype=np.uint32), **kw)
+
+
+def uniform(shape: Shape, a: float = 0.0, b: float = 1.0, *, dtype: DTypeLike = "float32", **kw: Any) -> np.ndarray:
+    """A new array of U[a, b); keywords as :func:`uniform_`."""
+    return uniform_(empty(shape, dtype), a, b, **kw)
+
+
+def normal(shape: Shape, mean: float = 0.0, std: float = 1.0, *, dtype: DTypeLike = "float32", **kw: Any) -> np.ndarray:
+    """A new array of N(mean, std**2); keywords as :func:`normal_`."""
+    return normal_(empty(shape, dtype), mean, std, **kw)
+
+
+def trunc_normal(
+    shape: Shape,
+    mean: float = 0.0,
+    std: float = 1.0,
+    a: float = -2.0,
+    b: float = 2.0,
+    *,
+    dtype: DTypeLike = "float32",
+    **kw: Any,
+) -> np.ndarray:
+    """A new array of N(mean, std**2) truncated to [a, b]; keywords as :func:`trunc_normal_`."""
+    return trunc_normal_(empty(shape, dtype), mean, std, a, b, **kw)
+
+
+def constant(shape: Shape, val: float, *, dtype: DTypeLike = "float32", threads: Optional[int] = None) -> np.ndarray:
+    """A new array filled with ``val``."""
+    return constant_(empty(shape, dtype), val, threads=threads)
+
+
+def zeros(shape: Shape, *, dtype: DTypeLike = "float32", threads: Optional[int] = None) -> np.ndarray:
+    """A new array of zeros."""
+    return constant(shape, 0.0, dtype=dtype, threads=threads)
+
+
+def ones(shape: Shape, *, dtype: DTypeLike = "float32", threads: Optional[int] = None) -> np.ndarray:
+    """A new array of ones."""
+    return constant(shape, 1.0, dtype=dtype, threads=threads)

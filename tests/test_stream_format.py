@@ -1,0 +1,156 @@
+"""Stream format v1: the C++ core against the pure-NumPy reference, element by element.
+
+Every distribution and dtype, under every ISA path the machine has, for sizes 0..100003, odd
+offsets, offsets whose block index spills into counter word c1 (2**34 elements for one-word
+elements, 2**33 for two-word float64 elements), 2**40, offsets near 2**63 and the end of the
+stream, and stream ids 0, 2**64 - 1, large ints and strings.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import reference as R
+from conftest import CONFIGS, config_id, fill, np_dtype
+
+SEED = 0x5EED_1234_ABCD_0042
+
+SIZES = [0, 1, 3, 7, 1000, 100003]
+OFFSETS = [0, 1, 5, 2**33 - 5, 2**34 - 5, 2**40, 2**40 + 3, 2**63 - 7, 2**63 + 1]
+STREAMS = [0, 1, 2**32, 2**64 - 1, 0x9E3779B97F4A7C15, "layer1.weight", "ünïcode/β.bias"]
+
+
+def _filled(kind, dtype, n, shape=None, **kw):
+    x = np.full(n if shape is None else shape, 7, dtype=np_dtype(dtype))
+    out = fill(kind, x, **kw)
+    assert out is x
+    return x
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("cfg", CONFIGS, ids=config_id)
+def test_sizes_match_reference(isa, cfg, size):
+    kind, dtype, params = cfg
+    x = _filled(kind, dtype, size, seed=SEED, stream=3, **params)
+    R.assert_matches(x, kind, SEED, 3, 0, **params)
+
+
+@pytest.mark.parametrize("cfg", CONFIGS, ids=config_id)
+def test_offsets_and_streams_match_reference(isa, cfg):
+    kind, dtype, params = cfg
+    n = 37
+    for offset in OFFSETS:
+        for stream in STREAMS:
+            x = _filled(kind, dtype, n, seed=SEED, stream=stream, offset=offset, **params)
+            R.assert_matches(x, kind, SEED, stream, offset, **params)
+
+
+@pytest.mark.parametrize("cfg", CONFIGS, ids=config_id)
+def test_end_of_stream(isa, cfg):
+    """The last elements of the stream: offset + size == 2**64."""
+    kind, dtype, params = cfg
+    n = 29
+    offset = 2**64 - n
+    x = _filled(kind, dtype, n, seed=2**64 - 1, stream=2**64 - 1, offset=offset, **params)
+    R.assert_matches(x, kind, 2**64 - 1, 2**64 - 1, offset, **params)
+
+
+@pytest.mark.parametrize("cfg", CONFIGS, ids=config_id)
+def test_block_boundary_crossing_large_fill(isa, cfg):
+    """A fill of 1000+ elements straddling the c0 -> c1 carry (block 2**32 - 1 -> 2**32)."""
+    kind, dtype, params = cfg
+    words_per_element = 2 if np_dtype(dtype) == np.float64 else 1
+    boundary = 2**34 // words_per_element
+    offset = boundary - 517
+    x = _filled(kind, dtype, 1033, seed=SEED, stream="boundary", offset=offset, **params)
+    R.assert_matches(x, kind, SEED, "boundary", offset, **params)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2**32 - 1, 2**32, 2**63, 2**64 - 1])
+def test_key_words_from_seed(isa, seed):
+    for cfg in [("bits", "uint32", {}), ("uniform", "float64", {}), ("normal", "float32", {})]:
+        kind, dtype, params = cfg
+        x = _filled(kind, dtype, 19, seed=seed, stream=0, offset=3, **params)
+        R.assert_matches(x, kind, seed, 0, 3, **params)
+
+
+@pytest.mark.parametrize("shape", [(7, 13), (2, 3, 5, 7), (1, 1001)])
+@pytest.mark.parametrize("cfg", CONFIGS[:8], ids=config_id)
+def test_multidimensional_c_order(isa, cfg, shape):
+    kind, dtype, params = cfg
+    x = _filled(kind, dtype, None, shape=shape, seed=SEED, stream="nd", offset=11, **params)
+    assert x.shape == shape
+    R.assert_matches(x, kind, SEED, "nd", 11, **params)
+
+
+def test_std_zero_trunc_normal_and_normal(isa):
+    for dtype in ("float32", "float64", "float16", "bfloat16"):
+        x = _filled("trunc_normal", dtype, 1001, seed=1, mean=0.5, std=0.0, a=-1.0, b=2.0)
+        assert np.all(x.astype(np.float64) == 0.5)
+        x = _filled("trunc_normal", dtype, 1001, seed=1, mean=3.0, std=0.0, a=-1.0, b=2.0)
+        assert np.all(x.astype(np.float64) == 2.0)
+        x = _filled("normal", dtype, 1001, seed=1, mean=0.25, std=0.0)
+        assert np.all(x.astype(np.float64) == 0.25)
+
+
+def test_uniform_degenerate_interval(isa):
+    for dtype in ("float32", "float64", "float16", "bfloat16"):
+        x = _filled("uniform", dtype, 1001, seed=1, a=0.5, b=0.5)
+        assert np.all(x.astype(np.float64) == 0.5)
+
+
+@pytest.mark.parametrize("cfg", CONFIGS, ids=config_id)
+def test_isa_paths_bit_identical(cfg, available_isas):
+    """The SIMD and portable kernels give the same bytes on ~10**6 elements (odd size and offset)."""
+    from weightinit import _core
+
+    kind, dtype, params = cfg
+    n, offset = 10**6 + 3, 12345
+    before = _core.isa()
+    outs = {}
+    try:
+        for name in available_isas:
+            _core.set_isa(name)
+            outs[name] = _filled(kind, dtype, n, seed=SEED, stream="isa", offset=offset,
+                                 threads=2, **params)
+    finally:
+        _core.set_isa(before)
+    first = outs[available_isas[0]].view(np.uint8)
+    for name, out in outs.items():
+        assert np.array_equal(out.view(np.uint8), first), f"{name} differs from {available_isas[0]}"
+    # and the (common) result is the reference on a sample
+    R.assert_matches(outs[available_isas[0]][:2000], kind, SEED, "isa", offset, **params)
+    R.assert_matches(outs[available_isas[0]][-2001:], kind, SEED, "isa", offset + n - 2001, **params)
+
+
+def test_avx2_is_available_where_the_cpu_has_it(available_isas):
+    """On an AVX2 machine both paths must be exercised (otherwise the ISA tests prove little)."""
+    with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+        flags = f.read()
+    has_avx2 = " avx2" in flags and " fma" in flags
+    assert ("avx2" in available_isas) == has_avx2
+
+
+def test_isa_reports_a_known_name():
+    import weightinit
+
+    assert weightinit.isa() in ("avx2", "portable")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    cfg=st.sampled_from(CONFIGS),
+    seed=st.integers(0, 2**64 - 1),
+    stream=st.one_of(st.integers(0, 2**64 - 1), st.text(max_size=12)),
+    offset=st.one_of(st.integers(0, 2**20), st.integers(0, 2**64 - 5000)),
+    size=st.integers(0, 4000),
+    threads=st.integers(1, 4),
+)
+def test_property_random_fill_matches_reference(cfg, seed, stream, offset, size, threads):
+    kind, dtype, params = cfg
+    x = _filled(kind, dtype, size, seed=seed, stream=stream, offset=offset, threads=threads,
+                **params)
+    R.assert_matches(x, kind, seed, stream, offset, **params)
