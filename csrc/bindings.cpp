@@ -20,9 +20,13 @@ using namespace weightinit;
 
 namespace {
 
+constexpr int kMaxDims = 64;  // NumPy 2's NPY_MAXDIMS
+constexpr uint64_t kReleaseGilMin = 4096;
+
 struct Target {
   FillTarget t;
-  std::vector<int64_t> shape, strides;
+  std::array<int64_t, kMaxDims> shape, strides;
+  uint64_t size = 1;
 };
 
 DType float_dtype(const py::dtype& dt, const char* argname) {
@@ -46,16 +50,18 @@ Target make_target(py::array& arr, bool bits) {
   } else {
     T.t.dtype = float_dtype(dt, "tensor");
   }
-  const char bo = py::str(dt.attr("byteorder")).cast<std::string>()[0];
+  const char bo = dt.byteorder();
   const bool little = []() { const uint16_t one = 1; unsigned char b; std::memcpy(&b, &one, 1); return b == 1; }();
   if ((bo == '>' && little) || (bo == '<' && !little))
     throw py::value_error("tensor must be in native byte order");
   if (!arr.writeable()) throw py::value_error("tensor is read-only");
   T.t.itemsize = size_t(dt.itemsize());
   T.t.ndim = int(arr.ndim());
-  for (py::ssize_t i = 0; i < arr.ndim(); ++i) {
-    T.shape.push_back(int64_t(arr.shape(i)));
-    T.strides.push_back(int64_t(arr.strides(i)));
+  if (T.t.ndim > kMaxDims) throw py::value_error("tensor has too many dimensions");
+  for (int i = 0; i < T.t.ndim; ++i) {
+    T.shape[i] = int64_t(arr.shape(i));
+    T.strides[i] = int64_t(arr.strides(i));
+    T.size *= uint64_t(T.shape[i]);
   }
   T.t.shape = T.shape.data();
   T.t.strides = T.strides.data();
@@ -80,11 +86,14 @@ void run_random(py::array arr, Dist dist, uint64_t seed, uint64_t stream, uint64
   spec.p1 = p1;
   spec.p2 = p2;
   spec.p3 = p3;
-  uint64_t n = 1;
-  for (auto s : T.shape) n *= uint64_t(s);
+  const uint64_t n = T.size;
   if (n != 0 && offset > ~uint64_t(0) - (n - 1))
     throw py::value_error("offset + tensor size must not exceed 2**64 elements");
   threads = check_threads(threads);
+  if (n < kReleaseGilMin) {  // releasing and retaking the GIL costs more than a small fill
+    fill_random(T.t, spec, threads);
+    return;
+  }
   py::gil_scoped_release release;
   fill_random(T.t, spec, threads);
 }

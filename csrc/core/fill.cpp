@@ -89,26 +89,30 @@ void generate(ChunkKernel kern, const DistParams& P, char* out, size_t isz, uint
 // Drops size-1 dims and merges dims that are contiguous with each other, so a C-contiguous
 // array becomes one dim and x[:, :k] two.
 struct Layout {
-  std::vector<int64_t> shape, strides;
+  static constexpr int kMax = 64;
+  int ndim = 0;
+  int64_t shape[kMax], strides[kMax];
   uint64_t size = 1;
 };
 
 Layout simplify(const FillTarget& t) {
   Layout L;
-  for (int i = 0; i < t.ndim; ++i) {
+  for (int i = 0; i < t.ndim && i < Layout::kMax; ++i) {
     L.size *= uint64_t(t.shape[i]);
     if (t.shape[i] == 1) continue;
-    if (!L.shape.empty() && L.strides.back() == t.strides[i] * t.shape[i]) {
-      L.shape.back() *= t.shape[i];
-      L.strides.back() = t.strides[i];
+    if (L.ndim > 0 && L.strides[L.ndim - 1] == t.strides[i] * t.shape[i]) {
+      L.shape[L.ndim - 1] *= t.shape[i];
+      L.strides[L.ndim - 1] = t.strides[i];
     } else {
-      L.shape.push_back(t.shape[i]);
-      L.strides.push_back(t.strides[i]);
+      L.shape[L.ndim] = t.shape[i];
+      L.strides[L.ndim] = t.strides[i];
+      ++L.ndim;
     }
   }
-  if (L.shape.empty()) {
-    L.shape.push_back(1);
-    L.strides.push_back(int64_t(t.itemsize));
+  if (L.ndim == 0) {
+    L.shape[0] = 1;
+    L.strides[0] = int64_t(t.itemsize);
+    L.ndim = 1;
   }
   return L;
 }
@@ -117,7 +121,7 @@ Layout simplify(const FillTarget& t) {
 // visit(pointer to first element, its logical index, run length, element stride in bytes).
 template <class Visit>
 void for_runs(char* data, const Layout& L, size_t isz, uint64_t begin, uint64_t end, Visit visit) {
-  const int nd = int(L.shape.size());
+  const int nd = L.ndim;
   const uint64_t inner = uint64_t(L.shape[nd - 1]);
   const int64_t inner_stride = L.strides[nd - 1];
   uint64_t e = begin;
@@ -244,7 +248,7 @@ void fill_random(const FillTarget& t, const RandomSpec& spec, int threads) {
   const DistParams P = make_params(spec, t.dtype);
   const int nthreads = effective_threads(threads, n);
   const uint64_t ntasks = (n + kTask - 1) / kTask;
-  const bool contiguous = L.shape.size() == 1 && L.strides[0] == int64_t(isz) && aligned(t.data, isz);
+  const bool contiguous = L.ndim == 1 && L.strides[0] == int64_t(isz) && aligned(t.data, isz);
 
   auto task = [&](size_t i) {
     const uint64_t begin = uint64_t(i) * kTask, end = std::min(n, begin + kTask);
@@ -280,7 +284,7 @@ void fill_constant(const FillTarget& t, const void* value, int threads) {
   // Constant fills are pure bandwidth: bigger tasks, still on element boundaries.
   const uint64_t task_elems = std::max<uint64_t>(kTask, (n + 4 * uint64_t(nthreads) - 1) / (4 * uint64_t(nthreads)));
   const uint64_t ntasks = (n + task_elems - 1) / task_elems;
-  const bool contiguous = L.shape.size() == 1 && L.strides[0] == int64_t(isz) && aligned(t.data, isz);
+  const bool contiguous = L.ndim == 1 && L.strides[0] == int64_t(isz) && aligned(t.data, isz);
   auto task = [&](size_t i) {
     const uint64_t begin = uint64_t(i) * task_elems, end = std::min(n, begin + task_elems);
     if (contiguous) {

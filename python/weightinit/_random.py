@@ -53,6 +53,8 @@ _FLOAT_NAMES = ("float32", "float64", "float16", "bfloat16")
 
 
 def _check_u64(value: Any, name: str) -> int:
+    if type(value) is int and 0 <= value < _U64:  # the common case, without ABC checks
+        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int in [0, 2**64), got {type(value).__name__} {value!r}")
     value = int(value)
@@ -68,6 +70,8 @@ def stream_id(name: Stream) -> int:
     ``int.from_bytes(blake2b(name.encode("utf-8"), digest_size=8).digest(), "little")``,
     so a parameter named ``"layer1.weight"`` has the same stream in every program.
     """
+    if type(name) is int and 0 <= name < _U64:
+        return name
     if isinstance(name, str):
         digest = hashlib.blake2b(name.encode("utf-8"), digest_size=8).digest()
         return int.from_bytes(digest, "little")
@@ -240,30 +244,41 @@ def _torch_view(x: Any) -> Optional[np.ndarray]:
     return t.numpy()
 
 
+def _native_float_dtypes() -> frozenset:
+    import ml_dtypes
+
+    return frozenset(np.dtype(t) for t in (np.float32, np.float64, np.float16, ml_dtypes.bfloat16))
+
+
+_FLOAT_DTYPES = _native_float_dtypes()
+_U32 = np.dtype(np.uint32)
+
+
 def as_target(x: Any, argname: str = "tensor", *, bits: bool = False) -> np.ndarray:
     """The writable NumPy view the core fills in place for ``x`` (an ndarray or a CPU tensor).
 
     Never copies: anything that is not already an array sharing the caller's memory is
     refused, so the values cannot land in a temporary."""
-    arr = _torch_view(x)
-    if arr is None:
-        if not isinstance(x, np.ndarray):
-            raise TypeError(
-                f"{argname} must be a numpy.ndarray or a CPU torch.Tensor (filled in place), "
-                f"got {type(x).__name__}"
-            )
+    if type(x) is np.ndarray:
         arr = x
+    else:
+        arr = _torch_view(x)
+        if arr is None:
+            if not isinstance(x, np.ndarray):
+                raise TypeError(
+                    f"{argname} must be a numpy.ndarray or a CPU torch.Tensor (filled in place), "
+                    f"got {type(x).__name__}"
+                )
+            arr = x
     dt = arr.dtype
-    if bits:
-        if dt != np.dtype(np.uint32):
-            raise TypeError(f"{argname} must have dtype uint32 for random bits, got {dt}")
-    elif dt.name not in _FLOAT_NAMES:
-        raise TypeError(f"{argname} must have dtype float32, float64, float16 or bfloat16, got {dt}")
+    if not (dt == _U32 if bits else dt in _FLOAT_DTYPES):
+        if dt.byteorder == (">" if np.little_endian else "<"):
+            raise ValueError(f"{argname} must be in native byte order, got {dt}")
+        wanted = "uint32 for random bits" if bits else "float32, float64, float16 or bfloat16"
+        raise TypeError(f"{argname} must have dtype {wanted}, got {dt}")
     if not arr.flags.writeable:
         raise ValueError(f"{argname} is read-only")
-    if arr.dtype.byteorder == (">" if np.little_endian else "<"):
-        raise ValueError(f"{argname} must be in native byte order")
-    if arr.size > 1 and any(s == 0 and n > 1 for s, n in zip(arr.strides, arr.shape)):
+    if 0 in arr.strides and arr.size > 1 and any(s == 0 and n > 1 for s, n in zip(arr.strides, arr.shape)):
         raise ValueError(f"{argname} has overlapping elements (a zero stride); fill the base array instead")
     return arr
 
@@ -271,6 +286,8 @@ def as_target(x: Any, argname: str = "tensor", *, bits: bool = False) -> np.ndar
 def _check_threads(threads: Optional[int]) -> int:
     if threads is None:
         return 0
+    if type(threads) is int and threads >= 1:
+        return threads
     if isinstance(threads, bool) or not isinstance(threads, numbers.Integral):
         raise TypeError(f"threads must be a positive int or None, got {type(threads).__name__}")
     if threads < 1:
@@ -279,6 +296,8 @@ def _check_threads(threads: Optional[int]) -> int:
 
 
 def _check_offset(offset: int, size: int) -> int:
+    if type(offset) is int and offset == 0:
+        return 0
     if isinstance(offset, bool) or not isinstance(offset, numbers.Integral):
         raise TypeError(f"offset must be a non-negative int, got {type(offset).__name__}")
     offset = int(offset)
@@ -290,9 +309,12 @@ def _check_offset(offset: int, size: int) -> int:
 
 
 def _check_real(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if type(value) is float or type(value) is int:
+        value = float(value)
+    elif isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    value = float(value)
+    else:
+        value = float(value)
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")
     return value
@@ -313,18 +335,18 @@ def _check_bounds(a: Any, b: Any, names: Tuple[str, str] = ("a", "b")) -> Tuple[
     return a, b
 
 
-class _Call:
-    """The validated randomness of one fill: target array, key, stream, offset, threads."""
-
-    __slots__ = ("arr", "key", "stream", "offset", "threads")
-
-    def __init__(self, x: Any, seed: Any, stream: Any, offset: Any, threads: Any, generator: Any, bits: bool = False):
-        self.arr = as_target(x, bits=bits)
-        self.offset = _check_offset(offset, self.arr.size)
-        self.threads = _check_threads(threads)
-        if stream is not None:
-            stream_id(stream)  # type check before a generator advances
-        self.key, self.stream = resolve(seed, stream, generator)
+def _prepare(x: Any, seed: Any, stream: Any, offset: Any, threads: Any, generator: Any, bits: bool = False):
+    """Validates the target and the randomness of one fill; returns (array, key, stream, offset, threads).
+    The generator advances only after everything else has been checked."""
+    arr = as_target(x, bits=bits)
+    offset = _check_offset(offset, arr.size)
+    threads = _check_threads(threads)
+    if seed is not None and generator is None:
+        return arr, _check_u64(seed, "seed"), (0 if stream is None else stream_id(stream)), offset, threads
+    if stream is not None:
+        stream_id(stream)  # type check before a generator advances
+    key, sid = resolve(seed, stream, generator)
+    return arr, key, sid, offset, threads
 
 
 def random_bits_(
@@ -337,8 +359,7 @@ def random_bits_(
     generator: Optional[Generator] = None,
 ) -> T:
     """Fills a uint32 array with the raw words of the stream: element i is word offset + i."""
-    c = _Call(tensor, seed, stream, offset, threads, generator, bits=True)
-    _core.fill_bits(c.arr, c.key, c.stream, c.offset, c.threads)
+    _core.fill_bits(*_prepare(tensor, seed, stream, offset, threads, generator, bits=True))
     return tensor
 
 
@@ -359,8 +380,8 @@ def uniform_(
     bfloat16 get the float32 value rounded to nearest even.
     """
     a, b = _check_bounds(a, b)
-    c = _Call(tensor, seed, stream, offset, threads, generator)
-    _core.fill_uniform(c.arr, c.key, c.stream, c.offset, a, b, c.threads)
+    arr, key, sid, offset, threads = _prepare(tensor, seed, stream, offset, threads, generator)
+    _core.fill_uniform(arr, key, sid, offset, a, b, threads)
     return tensor
 
 
@@ -378,8 +399,8 @@ def normal_(
     """Fills ``tensor`` with N(mean, std**2) by Box-Muller (torch.nn.init.normal_)."""
     mean = _check_real(mean, "mean")
     std = _check_std(std)
-    c = _Call(tensor, seed, stream, offset, threads, generator)
-    _core.fill_normal(c.arr, c.key, c.stream, c.offset, mean, std, c.threads)
+    arr, key, sid, offset, threads = _prepare(tensor, seed, stream, offset, threads, generator)
+    _core.fill_normal(arr, key, sid, offset, mean, std, threads)
     return tensor
 
 
@@ -406,8 +427,8 @@ def trunc_normal_(
     mean = _check_real(mean, "mean")
     std = _check_std(std)
     a, b = _check_bounds(a, b)
-    c = _Call(tensor, seed, stream, offset, threads, generator)
-    _core.fill_trunc_normal(c.arr, c.key, c.stream, c.offset, mean, std, a, b, c.threads)
+    arr, key, sid, offset, threads = _prepare(tensor, seed, stream, offset, threads, generator)
+    _core.fill_trunc_normal(arr, key, sid, offset, mean, std, a, b, threads)
     return tensor
 
 

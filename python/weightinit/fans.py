@@ -36,17 +36,17 @@ class Fans(NamedTuple):
 
 def _as_shape(shape, argname: str = "shape", *, allow_array: bool = True) -> tuple[int, ...]:
     """A shape as a tuple of non-negative ints; with ``allow_array``, arrays give their ``.shape``."""
+    if not isinstance(shape, Sequence) and len(getattr(shape, "shape", ())) > 0:  # an array
+        if allow_array:
+            return tuple(int(d) for d in shape.shape)
+        raise TypeError(
+            f"{argname} must be a sequence of ints, got {type(shape).__name__} (to fill an "
+            f"existing array, call the in-place function, whose name ends with '_')"
+        )
     if hasattr(shape, "__index__") and not isinstance(shape, bool):
         return (_as_dim(shape, argname),)
-    if allow_array and hasattr(shape, "shape") and not isinstance(shape, Sequence):
-        return tuple(int(d) for d in shape.shape)
     if isinstance(shape, (str, bytes)) or not isinstance(shape, Sequence):
-        hint = ""
-        if hasattr(shape, "shape"):
-            hint = " (to fill an existing array, call the in-place function with a trailing '_')"
-        raise TypeError(
-            f"{argname} must be a sequence of ints, got {type(shape).__name__}{hint}"
-        )
+        raise TypeError(f"{argname} must be a sequence of ints, got {type(shape).__name__}")
     return tuple(_as_dim(d, argname) for d in shape)
 
 

@@ -1,0 +1,749 @@
+"""Every named initialization scheme, as thin calls of the core's fills.
+
+Conventions (see also ``weightinit.fans``):
+
+* In-place functions end in ``_`` and return the array (or tensor) they filled; each has an
+  allocating twin without the ``_`` that takes ``shape`` and ``dtype`` (default float32) and returns
+  a new C-contiguous array with the same values the in-place function writes into an array of that
+  shape and dtype.
+* Shapes are read in PyTorch's layout ``(out, in, *kernel)`` by default, for every function, the
+  JAX/Keras-named ones included. JAX/Flax/Keras kernels ``(*kernel, in, out)`` take
+  ``in_axis=-2, out_axis=-1`` (``**weightinit.fans.JAX_AXES``). ``fans=(fan_in, fan_out)`` overrides
+  the shape's fans (for a shard of a larger tensor filled with ``offset``).
+* Torch-named functions (``xavier_*``, ``kaiming_*``, ``orthogonal_``, ``sparse_``, ``eye_``,
+  ``dirac_``) keep torch.nn.init's meaning and compute their bound or std with torch's float
+  operations, so the parameter is torch's to the last bit. JAX/Keras-named functions
+  (``variance_scaling_``, ``glorot_*``, ``he_*``, ``lecun_*``, ``delta_orthogonal_``) keep
+  jax.nn.initializers' meaning: ``glorot_normal``, ``he_normal`` and ``lecun_normal`` are
+  *truncated* normals (at +-2 std, rescaled by 1/0.87962566103423978), and the parameter is computed
+  in the array's dtype as JAX does.
+* Randomness: keyword-only ``seed``, ``stream``, ``offset``, ``threads``, ``generator`` as in the core
+  fills. Schemes with one draw pass them to the core; schemes with several draws (orthogonal,
+  sparse) resolve (seed, stream, generator) once and derive sub-streams, so they are reproducible
+  from (seed, stream) and independent of ``threads``. NumPy's random module is never used.
+* Every argument is validated before the first write; on error the array is untouched.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import operator
+from collections.abc import Sequence
+
+import numpy as np
+
+from . import _random
+from .fans import Fans, _as_shape, _norm_axes, compute_fans
+from .gains import calculate_gain
+
+__all__ = [
+    "variance_scaling_", "variance_scaling",
+    "xavier_uniform_", "xavier_uniform", "xavier_normal_", "xavier_normal",
+    "kaiming_uniform_", "kaiming_uniform", "kaiming_normal_", "kaiming_normal",
+    "lecun_uniform_", "lecun_uniform", "lecun_normal_", "lecun_normal",
+    "glorot_uniform_", "glorot_uniform", "glorot_normal_", "glorot_normal",
+    "he_uniform_", "he_uniform", "he_normal_", "he_normal",
+    "orthogonal_", "orthogonal", "delta_orthogonal_", "delta_orthogonal",
+    "sparse_", "sparse", "martens_sparse_", "martens_sparse",
+    "eye_", "eye", "dirac_", "dirac",
+    "MODES", "DISTRIBUTIONS",
+]
+
+#: modes of variance_scaling (JAX; fan_geo_avg as in jax>=0.4.14)
+MODES = ("fan_in", "fan_out", "fan_avg", "fan_geo_avg")
+#: distributions of variance_scaling (JAX, Keras)
+DISTRIBUTIONS = ("truncated_normal", "normal", "uniform")
+_TORCH_MODES = ("fan_in", "fan_out")
+# std of N(0, 1) truncated to [-2, 2]; the literal JAX and Keras divide by
+_TRUNC_STD_2 = 0.87962566103423978
+# Block of a sparse pattern selection, in elements (bounds its temporaries to ~40 MB)
+_SPARSE_BLOCK = 1 << 21
+
+
+# ----------------------------------------------------------------------------- validation helpers
+
+def _real(value, argname: str, *, lo=None, lo_open: bool = False, hi=None, hi_open: bool = False):
+    """Validate a finite real number (bool refused) within optional bounds; return it unchanged
+    if it is an int or float, else as a Python float."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{argname} must be a real number, got {type(value).__name__} {value!r}")
+    if not isinstance(value, (int, float)):
+        value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{argname} must be finite, got {value!r}")
+    if lo is not None and (value < lo or (lo_open and value == lo)):
+        raise ValueError(f"{argname} must be {'>' if lo_open else '>='} {lo}, got {value!r}")
+    if hi is not None and (value > hi or (hi_open and value == hi)):
+        raise ValueError(f"{argname} must be {'<' if hi_open else '<='} {hi}, got {value!r}")
+    return value
+
+
+def _int(value, argname: str, *, lo=None) -> int:
+    if isinstance(value, bool) or not hasattr(value, "__index__"):
+        raise TypeError(f"{argname} must be an int, got {type(value).__name__} {value!r}")
+    value = operator.index(value)
+    if lo is not None and value < lo:
+        raise ValueError(f"{argname} must be >= {lo}, got {value}")
+    return value
+
+
+def _choice(value, argname: str, accepted: Sequence[str], *, lower: bool = False) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{argname} must be a str, one of {', '.join(accepted)}; got {value!r}")
+    v = value.lower() if lower else value
+    if v not in accepted:
+        raise ValueError(f"{argname}={value!r} is not supported; accepted: {', '.join(accepted)}")
+    return v
+
+
+def _target(x, argname: str = "tensor"):
+    """(ndarray view sharing x's memory, x) after the core's checks (float, writeable, ...)."""
+    return _random.as_target(x, argname), x
+
+
+def _logical_dtype(view: np.ndarray, obj) -> np.dtype:
+    """The float dtype of x (a torch bfloat16 tensor may be viewed through int16)."""
+    if view.dtype.kind != "f" and view.dtype.name != "bfloat16":
+        if "bfloat16" in str(getattr(obj, "dtype", "")):
+            import ml_dtypes
+
+            return np.dtype(ml_dtypes.bfloat16)
+    return view.dtype
+
+
+def _as_stored(view: np.ndarray, values) -> np.ndarray:
+    """Float ``values`` converted to what ``view`` stores (x's dtype, rounded to nearest even)."""
+    values = np.asarray(values, dtype=np.float64)
+    if view.dtype.kind in "iu":  # a bfloat16 tensor seen through an int16 view
+        import ml_dtypes
+
+        return values.astype(ml_dtypes.bfloat16).view(view.dtype)
+    return values.astype(view.dtype)
+
+
+def _store(view: np.ndarray, values) -> None:
+    view[...] = _as_stored(view, values)
+
+
+def _fans(shape: tuple, in_axis, out_axis, batch_axis, fans, argname: str) -> Fans:
+    if fans is not None:
+        if isinstance(fans, (str, bytes)) or not isinstance(fans, Sequence) or len(fans) != 2:
+            raise TypeError(f"fans must be a pair (fan_in, fan_out) of ints, got {fans!r}")
+        return Fans(_int(fans[0], "fans[0]", lo=1), _int(fans[1], "fans[1]", lo=1))
+    if len(shape) < 2:
+        raise ValueError(
+            f"{argname} must have at least 2 dimensions to compute fan_in and fan_out, got shape "
+            f"{shape}"
+        )
+    return compute_fans(shape, in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis)
+
+
+def _new(shape, dtype) -> np.ndarray:
+    return np.empty(_as_shape(shape, "shape", allow_array=False), _random.parse_dtype(dtype))
+
+
+def _rk(seed, stream, offset, threads, generator) -> dict:
+    return dict(seed=seed, stream=stream, offset=offset, threads=threads, generator=generator)
+
+
+def _noop_fill(x, rk: dict):
+    """A zero-size x: let the core validate the randomness keywords (and do nothing)."""
+    return _random.uniform_(x, 0.0, 0.0, **rk)
+
+
+# ----------------------------------------------------------------------------- variance scaling
+
+def _vs_param(fans: Fans, scale, mode: str, distribution: str, dtype: np.dtype) -> float:
+    """JAX's std (truncated_normal: of the untruncated normal; normal) or bound (uniform).
+
+    As jax.nn.initializers.variance_scaling: the fans are floats, ``scale / denominator`` is a
+    Python division, then everything is computed in ``dtype``.
+    """
+    fan_in, fan_out = float(fans.fan_in), float(fans.fan_out)
+    if mode == "fan_in":
+        denominator = fan_in
+    elif mode == "fan_out":
+        denominator = fan_out
+    elif mode == "fan_avg":
+        denominator = (fan_in + fan_out) / 2
+    else:
+        denominator = (fan_in * fan_out) ** 0.5
+    variance = np.asarray(scale / denominator, dtype=dtype)
+    if distribution == "truncated_normal":
+        p = np.sqrt(variance) / np.asarray(_TRUNC_STD_2, dtype=dtype)
+    elif distribution == "normal":
+        p = np.sqrt(variance)
+    else:
+        p = np.sqrt(3 * variance)
+    return float(p)
+
+
+def _variance_scaling(x, scale, mode, distribution, in_axis, out_axis, batch_axis, fans, rk,
+                      argname):
+    view, obj = _target(x)
+    scale = _real(scale, "scale", lo=0, lo_open=True)
+    mode = _choice(mode, "mode", MODES)
+    distribution = _choice(distribution, "distribution", DISTRIBUTIONS)
+    f = _fans(view.shape, in_axis, out_axis, batch_axis, fans, argname)
+    if view.size == 0:
+        return _noop_fill(x, rk)
+    p = _vs_param(f, scale, mode, distribution, _logical_dtype(view, obj))
+    if distribution == "truncated_normal":
+        return _random.trunc_normal_(x, 0.0, p, -2.0 * p, 2.0 * p, **rk)
+    if distribution == "normal":
+        return _random.normal_(x, 0.0, p, **rk)
+    return _random.uniform_(x, -p, p, **rk)
+
+
+def variance_scaling_(tensor, scale=1.0, mode="fan_in", distribution="truncated_normal",
+                      in_axis=1, out_axis=0, batch_axis=(), *, fans=None, seed=None, stream=None,
+                      offset=0, threads=None, generator=None):
+    r"""Fill ``tensor`` by variance scaling, with jax.nn.initializers / Keras ``VarianceScaling`` semantics.
+
+    ``n`` is ``fan_in``, ``fan_out``, ``(fan_in + fan_out) / 2`` (``"fan_avg"``) or
+    ``sqrt(fan_in * fan_out)`` (``"fan_geo_avg"``) by ``mode``; ``variance = scale / n``:
+
+    * ``"truncated_normal"``: N(0, s^2) truncated to [-2 s, 2 s] with
+      ``s = sqrt(variance) / 0.87962566103423978`` (the std of N(0,1) truncated to [-2, 2]), so the
+      samples' std is ``sqrt(variance)``;
+    * ``"normal"``: N(0, variance);
+    * ``"uniform"``: U(-b, b) with ``b = sqrt(3 * variance)``.
+
+    ``s`` and ``b`` are computed as JAX does: ``scale / n`` in Python floats, then in x's dtype.
+    Fans come from :func:`weightinit.compute_fans` with ``in_axis``, ``out_axis``, ``batch_axis``,
+    which default to PyTorch's layout (out, in, \*kernel), not JAX's (\*kernel, in, out): pass
+    ``in_axis=-2, out_axis=-1`` for JAX/Flax/Keras kernels. (Keras clamps fans to >= 1; a non-empty
+    array always has fans >= 1, and an empty one is left as is.)
+
+    ``scale`` > 0; ``mode`` in :data:`MODES`; ``distribution`` in :data:`DISTRIBUTIONS`.
+    Returns ``tensor``. Reference: the unifying form of Glorot & Bengio (2010), He et al. (2015) and
+    LeCun et al. (1998) used by Keras and JAX.
+    """
+    return _variance_scaling(tensor, scale, mode, distribution, in_axis, out_axis, batch_axis, fans,
+                             _rk(seed, stream, offset, threads, generator), "tensor")
+
+
+def variance_scaling(shape, scale=1.0, mode="fan_in", distribution="truncated_normal",
+                     in_axis=1, out_axis=0, batch_axis=(), *, dtype="float32", fans=None,
+                     seed=None, stream=None, offset=0, threads=None, generator=None):
+    """Allocating twin of :func:`variance_scaling_`: a new array of ``shape`` and ``dtype``."""
+    return _variance_scaling(_new(shape, dtype), scale, mode, distribution, in_axis, out_axis,
+                             batch_axis, fans, _rk(seed, stream, offset, threads, generator),
+                             "shape")
+
+
+# ----------------------------------------------------------------------------- torch: xavier, kaiming
+
+def _xavier_std(fans: Fans, gain) -> float:
+    # torch.nn.init.xavier_*_: the same operations, so the same double
+    return gain * math.sqrt(2.0 / float(fans.fan_in + fans.fan_out))
+
+
+def _xavier(x, gain, distribution, in_axis, out_axis, batch_axis, fans, rk, argname):
+    view, _ = _target(x)
+    gain = _real(gain, "gain", lo=0)
+    gain = gain if isinstance(gain, int) else float(gain)
+    f = _fans(view.shape, in_axis, out_axis, batch_axis, fans, argname)
+    if view.size == 0:
+        return _noop_fill(x, rk)
+    std = _xavier_std(f, gain)
+    if distribution == "uniform":
+        a = math.sqrt(3.0) * std  # torch: "Calculate uniform bounds from standard deviation"
+        return _random.uniform_(x, -a, a, **rk)
+    return _random.normal_(x, 0.0, std, **rk)
+
+
+def xavier_uniform_(tensor, gain=1.0, *, in_axis=1, out_axis=0, batch_axis=(), fans=None, seed=None,
+                    stream=None, offset=0, threads=None, generator=None):
+    r"""Fill ``tensor`` from U(-a, a), ``a = gain * sqrt(6 / (fan_in + fan_out))`` (Xavier/Glorot uniform).
+
+    torch.nn.init.xavier_uniform_'s meaning and arithmetic: ``std = gain * sqrt(2 / (fan_in +
+    fan_out))``, ``a = sqrt(3) * std`` in doubles, equal to torch's bound to the last bit.
+    ``gain`` >= 0 (see :func:`weightinit.calculate_gain`). Fans from the (out, in, \*kernel) layout
+    unless axes or ``fans`` say otherwise. The JAX/Keras-named :func:`glorot_uniform_` has the
+    same distribution with the bound computed as JAX does.
+
+    Glorot, X. & Bengio, Y. (2010). Understanding the difficulty of training deep feedforward
+    neural networks. AISTATS.
+    """
+    return _xavier(tensor, gain, "uniform", in_axis, out_axis, batch_axis, fans,
+                   _rk(seed, stream, offset, threads, generator), "tensor")
+
+
+def xavier_uniform(shape, gain=1.0, *, dtype="float32", in_axis=1, out_axis=0, batch_axis=(),
+                   fans=None, seed=None, stream=None, offset=0, threads=None, generator=None):
+    """Allocating twin of :func:`xavier_uniform_`: a new array of ``shape`` and ``dtype``."""
+    return _xavier(_new(shape, dtype), gain, "uniform", in_axis, out_axis, batch_axis, fans,
+                   _rk(seed, stream, offset, threads, generator), "shape")
+
+
+def xavier_normal_(tensor, gain=1.0, *, in_axis=1, out_axis=0, batch_axis=(), fans=None, seed=None,
+                   stream=None, offset=0, threads=None, generator=None):
+    r"""Fill ``tensor`` from N(0, std^2), ``std = gain * sqrt(2 / (fan_in + fan_out))`` (Xavier normal).
+
+    torch.nn.init.xavier_normal_'s meaning (a plain, untruncated normal) and arithmetic. Note
+    that JAX's and Keras' ``glorot_normal`` is a *truncated* normal: see :func:`glorot_normal_`.
+    ``gain`` >= 0.
+
+    Glorot, X. & Bengio, Y. (2010). Understanding the difficulty of training deep feedforward
+    neural networks. AISTATS.
+    """
+    return _xavier(tensor, gain, "normal", in_axis, out_axis, batch_axis, fans,
+                   _rk(seed, stream, offset, threads, generator), "tensor")
+
+
+def xavier_normal(shape, gain=1.0, *, dtype="float32", in_axis=1, out_axis=0, batch_axis=(),
+                  fans=None, seed=None, stream=None, offset=0, threads=None, generator=None):
+    """Allocating twin of :func:`xavier_normal_`: a new array of ``shape`` and ``dtype``."""
+    return _xavier(_new(shape, dtype), gain, "normal", in_axis, out_axis, batch_axis, fans,
+                   _rk(seed, stream, offset, threads, generator), "shape")
+
+
+def _kaiming_std(fans: Fans, a, mode: str, nonlinearity: str) -> float:
+    # torch.nn.init.kaiming_*_: the same operations, so the same double
+    fan = fans.fan_in if mode == "fan_in" else fans.fan_out
+    gain = calculate_gain(nonlinearity, a)
+    return gain / math.sqrt(fan)
+
+
+def _kaiming(x, a, mode, nonlinearity, distribution, in_axis, out_axis, batch_axis, fans, rk,
+             argname):
+    view, _ = _target(x)
+    mode = _choice(mode, "mode", _TORCH_MODES, lower=True)
+    if nonlinearity == "leaky_relu":
+        _real(a, "a")  # the slope; ignored by the other nonlinearities, as in torch
+    calculate_gain(nonlinearity, a)  # validates nonlinearity
+    f = _fans(view.shape, in_axis, out_axis, batch_axis, fans, argname)
+    if view.size == 0:
+        return _noop_fill(x, rk)
+    std = _kaiming_std(f, a, mode, nonlinearity)
+    if distribution == "uniform":
+        bound = math.sqrt(3.0) * std  # torch: "Calculate uniform bounds from standard deviation"
+        return _random.uniform_(x, -bound, bound, **rk)
+    return _random.normal_(x, 0, std, **rk)
+
+
+def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", *, in_axis=1, out_axis=0,
+                     batch_axis=(), fans=None, seed=None, stream=None, offset=0, threads=None,
+                     generator=None):
+    r"""Fill ``tensor`` from U(-b, b), ``b = gain * sqrt(3 / fan_mode)`` (Kaiming/He uniform).
+
+    torch.nn.init.kaiming_uniform_'s meaning and arithmetic: ``gain = calculate_gain(nonlinearity,
+    a)``, ``std = gain / sqrt(fan)``, ``b = sqrt(3) * std``. ``a`` is the negative slope of the
+    rectifier (read only with ``nonlinearity="leaky_relu"``, the default, so the default gain is
+    sqrt(2)); ``mode`` is ``"fan_in"`` (preserve forward variance) or ``"fan_out"`` (backward).
+    The JAX/Keras-named :func:`he_uniform_` is variance scaling with scale 2.
+
+    He, K., Zhang, X., Ren, S. & Sun, J. (2015). Delving deep into rectifiers: Surpassing
+    human-level performance on ImageNet classification. ICCV.
+    """
+    return _kaiming(tensor, a, mode, nonlinearity, "uniform", in_axis, out_axis, batch_axis, fans,
+                    _rk(seed, stream, offset, threads, generator), "tensor")
+
+
+def kaiming_uniform(shape, a=0, mode="fan_in", nonlinearity="leaky_relu", *, dtype="float32",
+                    in_axis=1, out_axis=0, batch_axis=(), fans=None, seed=None, stream=None,
+                    offset=0, threads=None, generator=None):
+    """Allocating twin of :func:`kaiming_uniform_`: a new array of ``shape`` and ``dtype``."""
+    return _kaiming(_new(shape, dtype), a, mode, nonlinearity, "uniform", in_axis, out_axis,
+                    batch_axis, fans, _rk(seed, stream, offset, threads, generator), "shape")
+
+
+def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", *, in_axis=1, out_axis=0,
+                    batch_axis=(), fans=None, seed=None, stream=None, offset=0, threads=None,
+                    generator=None):
+    r"""Fill ``tensor`` from N(0, std^2), ``std = gain / sqrt(fan_mode)`` (Kaiming/He normal).
+
+    torch.nn.init.kaiming_normal_'s meaning (a plain, untruncated normal) and arithmetic, with
+    ``gain = calculate_gain(nonlinearity, a)``. JAX's and Keras' ``he_normal`` is a *truncated*
+    normal: see :func:`he_normal_`.
+
+    He, K., Zhang, X., Ren, S. & Sun, J. (2015). Delving deep into rectifiers: Surpassing
+    human-level performance on ImageNet classification. ICCV.
+    """
+    return _kaiming(tensor, a, mode, nonlinearity, "normal", in_axis, out_axis, batch_axis, fans,
+                    _rk(seed, stream, offset, threads, generator), "tensor")
+
+
+def kaiming_normal(shape, a=0, mode="fan_in", nonlinearity="leaky_relu", *, dtype="float32",
+                   in_axis=1, out_axis=0, batch_axis=(), fans=None, seed=None, stream=None,
+                   offset=0, threads=None, generator=None):
+    """Allocating twin of :func:`kaiming_normal_`: a new array of ``shape`` and ``dtype``."""
+    return _kaiming(_new(shape, dtype), a, mode, nonlinearity, "normal", in_axis, out_axis,
+                    batch_axis, fans, _rk(seed, stream, offset, threads, generator), "shape")
+
+
+# ----------------------------------------------------------------------------- JAX/Keras-named aliases
+
+def _vs_alias(name: str, scale: float, mode: str, distribution: str, formula: str, cite: str):
+    """Build the in-place function and its allocating twin of a variance-scaling alias."""
+
+    def inplace(tensor, *, in_axis=1, out_axis=0, batch_axis=(), fans=None, seed=None, stream=None,
+                offset=0, threads=None, generator=None):
+        return _variance_scaling(tensor, scale, mode, distribution, in_axis, out_axis, batch_axis,
+                                 fans, _rk(seed, stream, offset, threads, generator), "tensor")
+
+    def twin(shape, dtype="float32", *, in_axis=1, out_axis=0, batch_axis=(), fans=None,
+             seed=None, stream=None, offset=0, threads=None, generator=None):
+        return _variance_scaling(_new(shape, dtype), scale, mode, distribution, in_axis,
+                                 out_axis, batch_axis, fans,
+                                 _rk(seed, stream, offset, threads, generator), "shape")
+
+    inplace.__name__ = inplace.__qualname__ = name + "_"
+    twin.__name__ = twin.__qualname__ = name
+    inplace.__doc__ = (
+        f"Fill ``tensor`` by {formula} -- jax.nn.initializers.{name} / Keras' {name}.\n\n"
+        f"    ``variance_scaling_(tensor, {scale!r}, {mode!r}, {distribution!r})``"
+        + (": a *truncated* normal, unlike torch's\n    xavier_normal_ / kaiming_normal_"
+           if distribution == "truncated_normal" else "")
+        + ". Fans from PyTorch's layout (out, in, *kernel) by default;\n"
+        "    pass ``in_axis=-2, out_axis=-1`` for JAX/Flax/Keras kernels (*kernel, in, out).\n"
+        f"    Returns ``tensor``.\n\n    {cite}\n"
+    )
+    twin.__doc__ = (
+        f"Allocating twin of :func:`{name}_`: a new array of ``shape`` and ``dtype``\n"
+        f"(``dtype`` may be passed positionally, as in JAX's ``init(key, shape, dtype)``).\n"
+    )
+    inplace.__module__ = twin.__module__ = __name__
+    return inplace, twin
+
+
+_GLOROT = ("Glorot, X. & Bengio, Y. (2010). Understanding the difficulty of training deep "
+           "feedforward neural networks. AISTATS.")
+_HE = ("He, K., Zhang, X., Ren, S. & Sun, J. (2015). Delving deep into rectifiers: Surpassing "
+       "human-level performance on ImageNet classification. ICCV.")
+_LECUN = ("LeCun, Y., Bottou, L., Orr, G. B. & Mueller, K.-R. (1998). Efficient BackProp. "
+          "Neural Networks: Tricks of the Trade; Klambauer, G. et al. (2017). Self-normalizing "
+          "neural networks. NeurIPS.")
+
+glorot_uniform_, glorot_uniform = _vs_alias(
+    "glorot_uniform", 1.0, "fan_avg", "uniform",
+    "U(-b, b), b = sqrt(3 / ((fan_in + fan_out) / 2))", _GLOROT)
+glorot_normal_, glorot_normal = _vs_alias(
+    "glorot_normal", 1.0, "fan_avg", "truncated_normal",
+    "a normal truncated at +-2 s, s = sqrt(1 / ((fan_in + fan_out) / 2)) / 0.87962566103423978",
+    _GLOROT)
+he_uniform_, he_uniform = _vs_alias(
+    "he_uniform", 2.0, "fan_in", "uniform", "U(-b, b), b = sqrt(6 / fan_in)", _HE)
+he_normal_, he_normal = _vs_alias(
+    "he_normal", 2.0, "fan_in", "truncated_normal",
+    "a normal truncated at +-2 s, s = sqrt(2 / fan_in) / 0.87962566103423978", _HE)
+lecun_uniform_, lecun_uniform = _vs_alias(
+    "lecun_uniform", 1.0, "fan_in", "uniform", "U(-b, b), b = sqrt(3 / fan_in)", _LECUN)
+lecun_normal_, lecun_normal = _vs_alias(
+    "lecun_normal", 1.0, "fan_in", "truncated_normal",
+    "a normal truncated at +-2 s, s = sqrt(1 / fan_in) / 0.87962566103423978", _LECUN)
+
+
+# ----------------------------------------------------------------------------- orthogonal
+
+def _orthogonal_matrix(rows: int, cols: int, key: int, stream: int, threads) -> np.ndarray:
+    """torch.nn.init.orthogonal_'s construction, in float64, from a normal fill of the core.
+
+    A (rows, cols) N(0, 1) float64 fill (element order = C order of the target); QR of A, or of
+    A^T when rows < cols; Q's columns multiplied by sign(diag(R)) so Q is Haar distributed
+    (Mezzadri 2007); transposed back when rows < cols.
+    """
+    a = np.empty((rows, cols), dtype=np.float64)
+    _random.normal_(a, seed=key, stream=stream, threads=threads)
+    wide = rows < cols
+    q, r = np.linalg.qr(a.T if wide else a)
+    q *= np.where(np.diagonal(r) < 0, -1.0, 1.0)  # sign(diag(R)), with sign(0) taken as +1
+    return q.T if wide else q
+
+
+def _resolve(seed, stream, generator):
+    return _random.resolve(seed, stream, generator)
+
+
+def _orthogonal(x, gain, seed, stream, threads, generator, argname):
+    view, _ = _target(x)
+    gain = _real(gain, "gain")
+    if view.ndim < 2:
+        raise ValueError(f"{argname} must have at least 2 dimensions, got shape {view.shape}")
+    _threads(threads)
+    key, s = _resolve(seed, stream, generator)
+    if view.size == 0:
+        return x
+    rows = view.shape[0]
+    q = _orthogonal_matrix(rows, view.size // rows, key, s, threads)
+    _store(view, (float(gain) * q).reshape(view.shape))
+    return x
+
+
+def _threads(threads) -> None:
+    _random._check_threads(threads)
+
+
+def orthogonal_(tensor, gain=1.0, *, seed=None, stream=None, threads=None, generator=None):
+    r"""Fill ``tensor`` with a (semi-)orthogonal matrix times ``gain`` (torch.nn.init.orthogonal_).
+
+    ``tensor`` has n >= 2 dims and is seen as a (rows, cols) = (shape[0], prod(shape[1:])) matrix, as in
+    torch. ``A`` = the N(0, 1) float64 fill of stream (seed, stream) in that shape; ``Q, R =
+    qr(A)`` (of ``A^T`` when rows < cols, then transposed back), ``Q *= sign(diag(R))`` (so Q is
+    uniformly -- Haar -- distributed, Mezzadri 2007), ``x = gain * Q``, rounded to x's dtype. Then
+    ``Q^T Q = gain^2 I`` when rows >= cols and ``Q Q^T = gain^2 I`` otherwise. The QR runs in
+    float64 with numpy.linalg, so every dtype gets the same matrix, rounded; results are
+    bit-reproducible for one NumPy/LAPACK build (and for any ``threads``). ``gain`` is any finite
+    number. No ``offset``: the matrix is one draw.
+
+    Saxe, A. M., McClelland, J. L. & Ganguli, S. (2013). Exact solutions to the nonlinear
+    dynamics of learning in deep linear neural networks. arXiv:1312.6120.
+    """
+    return _orthogonal(tensor, gain, seed, stream, threads, generator, "tensor")
+
+
+def orthogonal(shape, gain=1.0, *, dtype="float32", seed=None, stream=None, threads=None,
+               generator=None):
+    """Allocating twin of :func:`orthogonal_`: a new array of ``shape`` and ``dtype``."""
+    return _orthogonal(_new(shape, dtype), gain, seed, stream, threads, generator, "shape")
+
+
+def _delta_orthogonal(x, scale, in_axis, out_axis, seed, stream, threads, generator, argname):
+    view, _ = _target(x)
+    scale = _real(scale, "scale")
+    if view.ndim not in (3, 4, 5):
+        raise ValueError(f"{argname} must have 3, 4 or 5 dimensions, got shape {view.shape}")
+    (ia,) = _norm_axes(_int(in_axis, "in_axis"), view.ndim, "in_axis")
+    (oa,) = _norm_axes(_int(out_axis, "out_axis"), view.ndim, "out_axis")
+    if ia == oa:
+        raise ValueError(f"in_axis and out_axis must differ, both are axis {ia}")
+    n_in, n_out = view.shape[ia], view.shape[oa]
+    if n_in > n_out:
+        raise ValueError(
+            f"delta_orthogonal needs in channels <= out channels (JAX: fan_in <= fan_out); "
+            f"{argname} has {n_in} in (axis {ia}) > {n_out} out (axis {oa})"
+        )
+    _threads(threads)
+    key, s = _resolve(seed, stream, generator)
+    if view.size == 0:
+        return x
+    q = float(scale) * _orthogonal_matrix(n_out, n_in, key, s, threads)  # (out, in), Q^T Q = I
+    # JAX puts the matrix at kernel index (k - 1) // 2 of every spatial axis
+    idx = tuple(slice(None) if d in (ia, oa) else (k - 1) // 2 for d, k in enumerate(view.shape))
+    view[...] = 0
+    _store(view[idx], q if oa < ia else q.T)
+    return x
+
+
+def delta_orthogonal_(tensor, scale=1.0, *, in_axis=1, out_axis=0, seed=None, stream=None,
+                      threads=None, generator=None):
+    r"""Fill a 3-, 4- or 5-D conv kernel with a delta-orthogonal kernel (jax.nn.initializers).
+
+    Zero everywhere except at the centre tap ``(k - 1) // 2`` of every spatial axis (JAX's centre;
+    torch's :func:`dirac_` uses ``k // 2``), where the (out, in) slice is ``scale * Q``, ``Q`` as in
+    :func:`orthogonal_` for an (out, in) matrix: ``Q^T Q = I``. Needs in <= out channels. Layout
+    (out, in, \*kernel) by default; JAX's (\*kernel, in, out) with ``in_axis=-2, out_axis=-1``.
+    A conv layer with this kernel preserves the norm of its input at initialization (dynamical
+    isometry).
+
+    Xiao, L., Bahri, Y., Sohl-Dickstein, J., Schoenholz, S. S. & Pennington, J. (2018).
+    Dynamical isometry and a mean field theory of CNNs: How to train 10,000-layer vanilla
+    convolutional neural networks. ICML.
+    """
+    return _delta_orthogonal(tensor, scale, in_axis, out_axis, seed, stream, threads, generator, "tensor")
+
+
+def delta_orthogonal(shape, scale=1.0, *, dtype="float32", in_axis=1, out_axis=0, seed=None,
+                     stream=None, threads=None, generator=None):
+    """Allocating twin of :func:`delta_orthogonal_`: a new array of ``shape`` and ``dtype``."""
+    return _delta_orthogonal(_new(shape, dtype), scale, in_axis, out_axis, seed, stream, threads,
+                             generator, "shape")
+
+
+# ----------------------------------------------------------------------------- sparse
+
+def _smallest_keys_mask(key: int, stream: int, members: int, k: int, u0: int, u1: int,
+                        threads) -> np.ndarray:
+    """(u1 - u0, members) bool mask, True at the ``k`` members of each unit with the smallest keys.
+
+    The key of (unit u, member m) is word ``u * members + m`` of the pattern stream, ties broken
+    by m (the key is ``word << 32 | m``), so the selection is a pure function of the stream.
+    """
+    mask = np.zeros((u1 - u0, members), dtype=bool)
+    if k == 0:
+        return mask
+    if k == members:
+        mask[...] = True
+        return mask
+    bits = np.empty((u1 - u0, members), dtype=np.uint32)
+    _random.random_bits_(bits, seed=key, stream=stream, offset=u0 * members, threads=threads)
+    keys = bits.astype(np.uint64)
+    del bits
+    keys <<= np.uint64(32)
+    keys |= np.arange(members, dtype=np.uint64)
+    chosen = np.argpartition(keys, k - 1, axis=1)[:, :k]
+    np.put_along_axis(mask, chosen, True, axis=1)
+    return mask
+
+
+def _blocks(units: int, members: int):
+    step = max(1, _SPARSE_BLOCK // max(members, 1))
+    for u0 in range(0, units, step):
+        yield u0, min(units, u0 + step)
+
+
+def _sparse(x, sparsity, std, seed, stream, threads, generator, argname):
+    view, _ = _target(x)
+    if view.ndim != 2:
+        raise ValueError(f"{argname} must have 2 dimensions, got shape {view.shape}")
+    sparsity = _real(sparsity, "sparsity", lo=0, hi=1, hi_open=True)
+    std = _real(std, "std", lo=0)
+    _threads(threads)
+    key, s = _resolve(seed, stream, generator)
+    if view.size == 0:
+        return x
+    rows, cols = view.shape
+    num_zeros = math.ceil(sparsity * rows)  # torch.nn.init.sparse_
+    _random.normal_(x, 0.0, std, seed=key, stream=s, threads=threads)
+    if num_zeros == 0:
+        return x
+    pattern = _random.derive_stream(s, "sparse_/zeros")
+    for c0, c1 in _blocks(cols, rows):  # units are columns, members the rows
+        zero = _smallest_keys_mask(key, pattern, rows, num_zeros, c0, c1, threads)
+        view[:, c0:c1][zero.T] = 0
+    return x
+
+
+def sparse_(tensor, sparsity, std=0.01, *, seed=None, stream=None, threads=None, generator=None):
+    """Fill a 2-D ``tensor`` as a sparse matrix, with torch.nn.init.sparse_'s meaning.
+
+    Every element is drawn from N(0, std^2) (the normal fill of (seed, stream)); then in each
+    column ``ceil(sparsity * rows)`` elements are set to zero. The zeros of column c are the rows
+    with the smallest keys, key(r, c) = word ``c * rows + r`` of the sub-stream
+    ``derive_stream(stream, "sparse_/zeros")`` (ties by row), so -- unlike torch, whose zero
+    pattern ignores its generator -- the pattern is reproducible from (seed, stream).
+    ``0 <= sparsity < 1``, ``std >= 0``. For Martens' fixed number of non-zero incoming weights
+    per unit see :func:`martens_sparse_`.
+
+    Martens, J. (2010). Deep learning via Hessian-free optimization. ICML.
+    """
+    return _sparse(tensor, sparsity, std, seed, stream, threads, generator, "tensor")
+
+
+def sparse(shape, sparsity, std=0.01, *, dtype="float32", seed=None, stream=None, threads=None,
+           generator=None):
+    """Allocating twin of :func:`sparse_`: a new array of ``shape`` and ``dtype``."""
+    return _sparse(_new(shape, dtype), sparsity, std, seed, stream, threads, generator, "shape")
+
+
+def _martens_sparse(x, nonzeros, std, out_axis, seed, stream, threads, generator, argname):
+    view, _ = _target(x)
+    if view.ndim < 2:
+        raise ValueError(f"{argname} must have at least 2 dimensions, got shape {view.shape}")
+    nonzeros = _int(nonzeros, "nonzeros", lo=1)
+    std = _real(std, "std", lo=0)
+    (oa,) = _norm_axes(_int(out_axis, "out_axis"), view.ndim, "out_axis")
+    units = view.shape[oa]
+    fan = view.size // units if units else 0
+    if view.size and nonzeros > fan:
+        raise ValueError(
+            f"nonzeros={nonzeros} exceeds the {fan} incoming weights of each unit of {argname} "
+            f"with shape {view.shape} (out_axis={out_axis})"
+        )
+    _threads(threads)
+    key, s = _resolve(seed, stream, generator)
+    if view.size == 0:
+        return x
+    _random.normal_(x, 0.0, std, seed=key, stream=s, threads=threads)
+    if nonzeros == fan:
+        return x
+    pattern = _random.derive_stream(s, "martens_sparse_/nonzeros")
+    moved = np.moveaxis(view, oa, 0)  # a view: unit first, its incoming weights after (C order)
+    for u0, u1 in _blocks(units, fan):
+        keep = _smallest_keys_mask(key, pattern, fan, nonzeros, u0, u1, threads)
+        sub = moved[u0:u1]
+        sub[~keep.reshape(sub.shape)] = 0
+    return x
+
+
+def martens_sparse_(tensor, nonzeros=15, std=1.0, *, out_axis=0, seed=None, stream=None, threads=None,
+                    generator=None):
+    r"""Martens' sparse initialization: exactly ``nonzeros`` non-zero incoming weights per unit.
+
+    A unit is an index along ``out_axis`` (rows of a torch (out, in, \*kernel) weight by default;
+    ``out_axis=-1`` for JAX's (in, out), where units are columns); its incoming weights are all
+    the elements with that index. Each unit keeps the ``nonzeros`` incoming weights with the
+    smallest keys -- key(u, m) = word ``u * fan_in + m`` of ``derive_stream(stream,
+    "martens_sparse_/nonzeros")``, m the C-order index of the weight within the unit -- with
+    values from N(0, std^2) (the normal fill of (seed, stream)); every other weight is 0. Martens
+    used 15 non-zero weights from a unit Gaussian and zero biases (0.5 for tanh units).
+    ``1 <= nonzeros <= fan_in``, ``std >= 0``.
+
+    Martens, J. (2010). Deep learning via Hessian-free optimization. ICML.
+    """
+    return _martens_sparse(tensor, nonzeros, std, out_axis, seed, stream, threads, generator, "tensor")
+
+
+def martens_sparse(shape, nonzeros=15, std=1.0, *, dtype="float32", out_axis=0, seed=None,
+                   stream=None, threads=None, generator=None):
+    """Allocating twin of :func:`martens_sparse_`: a new array of ``shape`` and ``dtype``."""
+    return _martens_sparse(_new(shape, dtype), nonzeros, std, out_axis, seed, stream, threads,
+                           generator, "shape")
+
+
+# ----------------------------------------------------------------------------- identities
+
+def _eye(x, gain, argname):
+    view, _ = _target(x)
+    if view.ndim != 2:
+        raise ValueError(f"{argname} must have 2 dimensions, got shape {view.shape}")
+    gain = _real(gain, "gain")
+    if view.size == 0:
+        return x
+    view[...] = 0
+    i = np.arange(min(view.shape))
+    view[i, i] = _as_stored(view, gain)
+    return x
+
+
+def eye_(tensor, gain=1.0):
+    """Fill a 2-D ``tensor`` with ``gain`` times the identity matrix (torch.nn.init.eye_, Keras Identity).
+
+    ``x[i, i] = gain`` for i < min(rows, cols), zero elsewhere; with gain 1 a Linear layer
+    passes as many of its inputs through unchanged as it can.
+    """
+    return _eye(tensor, gain, "tensor")
+
+
+def eye(shape, gain=1.0, *, dtype="float32"):
+    """Allocating twin of :func:`eye_`: a new array of ``shape`` and ``dtype``."""
+    return _eye(_new(shape, dtype), gain, "shape")
+
+
+def _dirac(x, groups, argname):
+    view, _ = _target(x)
+    if view.ndim not in (3, 4, 5):
+        raise ValueError(f"{argname} must have 3, 4 or 5 dimensions, got shape {view.shape}")
+    groups = _int(groups, "groups", lo=1)
+    if view.shape[0] % groups:
+        raise ValueError(
+            f"groups={groups} must divide the size of dim 0 of {argname} ({view.shape[0]})"
+        )
+    if view.size == 0:
+        return x
+    out_per_group = view.shape[0] // groups
+    d = np.arange(min(out_per_group, view.shape[1]))
+    g = np.arange(groups)
+    out_idx = (g[:, None] * out_per_group + d[None, :]).ravel()
+    in_idx = np.tile(d, groups)
+    centre = tuple(k // 2 for k in view.shape[2:])  # torch's centre
+    view[...] = 0
+    view[(out_idx, in_idx) + centre] = _as_stored(view, 1.0)
+    return x
+
+
+def dirac_(tensor, groups=1):
+    """Fill a 3-, 4- or 5-D conv weight with the Dirac delta (torch.nn.init.dirac_).
+
+    Zero except ``x[g * out_per_group + d, d, k1 // 2, ...] = 1`` for every group g and
+    d < min(out_per_group, in): a conv layer with this weight is the identity on as many input
+    channels as it can keep, in each of its ``groups`` (which must divide x.shape[0]).
+    """
+    return _dirac(tensor, groups, "tensor")
+
+
+def dirac(shape, groups=1, *, dtype="float32"):
+    """Allocating twin of :func:`dirac_`: a new array of ``shape`` and ``dtype``."""
+    return _dirac(_new(shape, dtype), groups, "shape")
