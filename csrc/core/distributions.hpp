@@ -12,6 +12,7 @@ namespace weightinit {
 // float32, float16 and bfloat16 outputs (computed in float32, then rounded).
 struct DistParams {
   uint32_t k0 = 0, k1 = 0, s0 = 0, s1 = 0;  // key and stream words of the counter
+  bool nontemporal = false;                 // large fill: stream stores past the caches
   // uniform: lo, hi - lo; normal and truncated normal: mean, std
   float lo32 = 0, scale32 = 0;
   double lo64 = 0, scale64 = 0;

@@ -45,6 +45,7 @@ const KernelTable& table() {
 // ---- work split ----
 // Below this many elements a fill stays on the calling thread (pool hand-off costs more).
 constexpr uint64_t kParallelMin = uint64_t(1) << 16;
+constexpr uint64_t kNontemporalBytes = uint64_t(8) << 20;
 // Elements per task: a multiple of the chunk, big enough to amortize scheduling.
 constexpr uint64_t kTask = uint64_t(1) << 16;
 
@@ -245,7 +246,9 @@ void fill_random(const FillTarget& t, const RandomSpec& spec, int threads) {
     fill_constant(t, bytes, threads);
     return;
   }
-  const DistParams P = make_params(spec, t.dtype);
+  DistParams P = make_params(spec, t.dtype);
+  // Past the last-level cache share of a core, write around the caches (no read-for-ownership).
+  P.nontemporal = n * isz >= kNontemporalBytes;
   const int nthreads = effective_threads(threads, n);
   const uint64_t ntasks = (n + kTask - 1) / kTask;
   const bool contiguous = L.ndim == 1 && L.strides[0] == int64_t(isz) && aligned(t.data, isz);

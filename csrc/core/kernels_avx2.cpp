@@ -41,8 +41,20 @@ inline void round2(Words8& a, Words8& b, __m256i k0, __m256i k1, __m256i m0, __m
   b.x[3] = lb0;
 }
 
+// Round keys broadcast once per kernel call instead of once per round per group.
+struct RoundKeys {
+  __m256i k0[kPhiloxRounds], k1[kPhiloxRounds];
+  explicit RoundKeys(const DistParams& P) {
+    uint32_t a = P.k0, b = P.k1;
+    for (int r = 0; r < kPhiloxRounds; ++r, a += kPhiloxW0, b += kPhiloxW1) {
+      k0[r] = _mm256_set1_epi32(int32_t(a));
+      k1[r] = _mm256_set1_epi32(int32_t(b));
+    }
+  }
+};
+
 // Blocks b0 .. b0 + 15 (b0 a multiple of 16, so the low counter word never carries).
-inline void philox16(const DistParams& P, uint64_t b0, Words8& a, Words8& b) {
+inline void philox16(const DistParams& P, const RoundKeys& K, uint64_t b0, Words8& a, Words8& b) {
   const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   const __m256i lo = _mm256_set1_epi32(int32_t(uint32_t(b0)));
   a.x[0] = _mm256_add_epi32(lo, lane);
@@ -52,17 +64,21 @@ inline void philox16(const DistParams& P, uint64_t b0, Words8& a, Words8& b) {
   a.x[3] = b.x[3] = _mm256_set1_epi32(int32_t(P.s1));
   const __m256i m0 = _mm256_set1_epi32(int32_t(kPhiloxM0));
   const __m256i m1 = _mm256_set1_epi32(int32_t(kPhiloxM1));
-  uint32_t k0 = P.k0, k1 = P.k1;
-  for (int r = 0; r < kPhiloxRounds; ++r) {
-    if (r > 0) {
-      k0 += kPhiloxW0;
-      k1 += kPhiloxW1;
-    }
-    round2(a, b, _mm256_set1_epi32(int32_t(k0)), _mm256_set1_epi32(int32_t(k1)), m0, m1);
-  }
+#pragma GCC unroll 10
+  for (int r = 0; r < kPhiloxRounds; ++r) round2(a, b, K.k0[r], K.k1[r], m0, m1);
 }
 
 // 4 x 8 transpose: v[k] lane i (word k of block i) -> out[4i + k].
+template <bool NT>
+inline void store8(float* p, __m256 v) {
+  if (NT) _mm256_stream_ps(p, v); else _mm256_storeu_ps(p, v);
+}
+template <bool NT>
+inline void store4(double* p, __m256d v) {
+  if (NT) _mm256_stream_pd(p, v); else _mm256_storeu_pd(p, v);
+}
+
+template <bool NT>
 inline void store_transposed(float* out, __m256 v0, __m256 v1, __m256 v2, __m256 v3) {
   const __m256 t0 = _mm256_unpacklo_ps(v0, v1);
   const __m256 t1 = _mm256_unpackhi_ps(v0, v1);
@@ -72,18 +88,19 @@ inline void store_transposed(float* out, __m256 v0, __m256 v1, __m256 v2, __m256
   const __m256 u1 = _mm256_shuffle_ps(t0, t2, 0xEE);  // blocks 1 | 5
   const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44);  // blocks 2 | 6
   const __m256 u3 = _mm256_shuffle_ps(t1, t3, 0xEE);  // blocks 3 | 7
-  _mm256_storeu_ps(out, _mm256_permute2f128_ps(u0, u1, 0x20));
-  _mm256_storeu_ps(out + 8, _mm256_permute2f128_ps(u2, u3, 0x20));
-  _mm256_storeu_ps(out + 16, _mm256_permute2f128_ps(u0, u1, 0x31));
-  _mm256_storeu_ps(out + 24, _mm256_permute2f128_ps(u2, u3, 0x31));
+  store8<NT>(out, _mm256_permute2f128_ps(u0, u1, 0x20));
+  store8<NT>(out + 8, _mm256_permute2f128_ps(u2, u3, 0x20));
+  store8<NT>(out + 16, _mm256_permute2f128_ps(u0, u1, 0x31));
+  store8<NT>(out + 24, _mm256_permute2f128_ps(u2, u3, 0x31));
 }
 
 // a[i], b[i] (elements 2i and 2i + 1) -> out[0..7] in order.
+template <bool NT>
 inline void store_interleaved(double* out, __m256d a, __m256d b) {
   const __m256d lo = _mm256_unpacklo_pd(a, b);
   const __m256d hi = _mm256_unpackhi_pd(a, b);
-  _mm256_storeu_pd(out, _mm256_permute2f128_pd(lo, hi, 0x20));
-  _mm256_storeu_pd(out + 4, _mm256_permute2f128_pd(lo, hi, 0x31));
+  store4<NT>(out, _mm256_permute2f128_pd(lo, hi, 0x20));
+  store4<NT>(out + 4, _mm256_permute2f128_pd(lo, hi, 0x31));
 }
 
 // float64 U[0,1) of 4 lanes from the low words (w_2i) and high words (w_2i+1), exactly.
@@ -99,33 +116,37 @@ inline __m128i half(__m256i v, int upper) {
 
 template <class Body>
 inline void for_groups(const DistParams& P, uint64_t first_block, size_t nblocks, Body body) {
+  const RoundKeys K(P);
   for (size_t g = 0; g < nblocks; g += 16) {
     Words8 a, b;
-    philox16(P, first_block + g, a, b);
+    philox16(P, K, first_block + g, a, b);
     body(a, g);
     body(b, g + 8);
   }
 }
 
-void bits(const DistParams& P, uint64_t c0, size_t nc, void* out) {
+template <bool NT>
+void bits_impl(const DistParams& P, uint64_t c0, size_t nc, void* out) {
   float* o = static_cast<float*>(out);
   for_groups(P, c0 * 16, nc * 16, [&](const Words8& w, size_t g) {
-    store_transposed(o + 4 * g, _mm256_castsi256_ps(w.x[0]), _mm256_castsi256_ps(w.x[1]),
+    store_transposed<NT>(o + 4 * g, _mm256_castsi256_ps(w.x[0]), _mm256_castsi256_ps(w.x[1]),
                      _mm256_castsi256_ps(w.x[2]), _mm256_castsi256_ps(w.x[3]));
   });
 }
 
-void uniform_f32(const DistParams& P, uint64_t c0, size_t nc, void* out) {
+template <bool NT>
+void uniform_f32_impl(const DistParams& P, uint64_t c0, size_t nc, void* out) {
   float* o = static_cast<float*>(out);
   const vf32 lo(P.lo32), scale(P.scale32);
   for_groups(P, c0 * 16, nc * 16, [&](const Words8& w, size_t g) {
     vf32 v[4];
     for (int k = 0; k < 4; ++k) v[k] = affine(u01_f32<vf32>(vu32(w.x[k])), lo, scale);
-    store_transposed(o + 4 * g, v[0].v, v[1].v, v[2].v, v[3].v);
+    store_transposed<NT>(o + 4 * g, v[0].v, v[1].v, v[2].v, v[3].v);
   });
 }
 
-void normal_f32(const DistParams& P, uint64_t c0, size_t nc, void* out) {
+template <bool NT>
+void normal_f32_impl(const DistParams& P, uint64_t c0, size_t nc, void* out) {
   float* o = static_cast<float*>(out);
   const vf32 lo(P.lo32), scale(P.scale32);
   for_groups(P, c0 * 16, nc * 16, [&](const Words8& w, size_t g) {
@@ -133,11 +154,12 @@ void normal_f32(const DistParams& P, uint64_t c0, size_t nc, void* out) {
     box_muller_f32(u01_open0_f32<vf32>(vu32(w.x[0])), u01_f32<vf32>(vu32(w.x[1])), z[0], z[1]);
     box_muller_f32(u01_open0_f32<vf32>(vu32(w.x[2])), u01_f32<vf32>(vu32(w.x[3])), z[2], z[3]);
     for (int k = 0; k < 4; ++k) z[k] = affine(z[k], lo, scale);
-    store_transposed(o + 4 * g, z[0].v, z[1].v, z[2].v, z[3].v);
+    store_transposed<NT>(o + 4 * g, z[0].v, z[1].v, z[2].v, z[3].v);
   });
 }
 
-void trunc_f32_k(const DistParams& P, uint64_t c0, size_t nc, void* out) {
+template <bool NT>
+void trunc_f32_k_impl(const DistParams& P, uint64_t c0, size_t nc, void* out) {
   float* o = static_cast<float*>(out);
   for_groups(P, c0 * 16, nc * 16, [&](const Words8& w, size_t g) {
     vf32 v[4];
@@ -145,34 +167,36 @@ void trunc_f32_k(const DistParams& P, uint64_t c0, size_t nc, void* out) {
       const vu32 x(w.x[k]);
       v[k] = trunc_f32(u01_mid_f32<vf32>(x), u01_mid_f32<vf32>(~x), P);
     }
-    store_transposed(o + 4 * g, v[0].v, v[1].v, v[2].v, v[3].v);
+    store_transposed<NT>(o + 4 * g, v[0].v, v[1].v, v[2].v, v[3].v);
   });
 }
 
 // float64 kernels: block j gives elements 2j (words 0, 1) and 2j + 1 (words 2, 3).
-template <class Pair>
+template <bool NT, class Pair>
 inline void for_f64(const DistParams& P, uint64_t c0, size_t nc, double* o, Pair pair) {
   for_groups(P, c0 * 32, nc * 32, [&](const Words8& w, size_t g) {
     for (int h = 0; h < 2; ++h) {
       vf64 a, b;
       pair(half(w.x[0], h), half(w.x[1], h), half(w.x[2], h), half(w.x[3], h), a, b);
-      store_interleaved(o + 2 * g + 8 * h, a.v, b.v);
+      store_interleaved<NT>(o + 2 * g + 8 * h, a.v, b.v);
     }
   });
 }
 
-void uniform_f64(const DistParams& P, uint64_t c0, size_t nc, void* out) {
+template <bool NT>
+void uniform_f64_impl(const DistParams& P, uint64_t c0, size_t nc, void* out) {
   const vf64 lo(P.lo64), scale(P.scale64);
-  for_f64(P, c0, nc, static_cast<double*>(out),
+  for_f64<NT>(P, c0, nc, static_cast<double*>(out),
           [&](__m128i x0, __m128i x1, __m128i x2, __m128i x3, vf64& a, vf64& b) {
             a = affine(u01_f64x4(x0, x1), lo, scale);
             b = affine(u01_f64x4(x2, x3), lo, scale);
           });
 }
 
-void normal_f64(const DistParams& P, uint64_t c0, size_t nc, void* out) {
+template <bool NT>
+void normal_f64_impl(const DistParams& P, uint64_t c0, size_t nc, void* out) {
   const vf64 lo(P.lo64), scale(P.scale64);
-  for_f64(P, c0, nc, static_cast<double*>(out),
+  for_f64<NT>(P, c0, nc, static_cast<double*>(out),
           [&](__m128i x0, __m128i x1, __m128i x2, __m128i x3, vf64& a, vf64& b) {
             box_muller_f64(u01_f64x4(x0, x1) + vf64(0x1p-53), u01_f64x4(x2, x3), a, b);
             a = affine(a, lo, scale);
@@ -180,15 +204,35 @@ void normal_f64(const DistParams& P, uint64_t c0, size_t nc, void* out) {
           });
 }
 
-void trunc_f64_k(const DistParams& P, uint64_t c0, size_t nc, void* out) {
+template <bool NT>
+void trunc_f64_k_impl(const DistParams& P, uint64_t c0, size_t nc, void* out) {
   const __m128i ones = _mm_set1_epi32(-1);
-  for_f64(P, c0, nc, static_cast<double*>(out),
+  for_f64<NT>(P, c0, nc, static_cast<double*>(out),
           [&](__m128i x0, __m128i x1, __m128i x2, __m128i x3, vf64& a, vf64& b) {
             const vf64 h(0x1p-54);
             a = trunc_f64(u01_f64x4(x0, x1) + h, u01_f64x4(_mm_xor_si128(x0, ones), _mm_xor_si128(x1, ones)) + h, P);
             b = trunc_f64(u01_f64x4(x2, x3) + h, u01_f64x4(_mm_xor_si128(x2, ones), _mm_xor_si128(x3, ones)) + h, P);
           });
 }
+
+// Stream stores only for large fills (the driver decides) into 32-byte aligned memory.
+#define WI_NT_DISPATCH(name)                                                          \
+  void name(const DistParams& P, uint64_t c0, size_t nc, void* out) {                 \
+    if (P.nontemporal && (reinterpret_cast<uintptr_t>(out) & 31) == 0) {             \
+      name##_impl<true>(P, c0, nc, out);                                              \
+      _mm_sfence();                                                                   \
+    } else {                                                                          \
+      name##_impl<false>(P, c0, nc, out);                                             \
+    }                                                                                 \
+  }
+WI_NT_DISPATCH(bits)
+WI_NT_DISPATCH(uniform_f32)
+WI_NT_DISPATCH(normal_f32)
+WI_NT_DISPATCH(trunc_f32_k)
+WI_NT_DISPATCH(uniform_f64)
+WI_NT_DISPATCH(normal_f64)
+WI_NT_DISPATCH(trunc_f64_k)
+#undef WI_NT_DISPATCH
 
 inline __m128i round_f16(__m256 v) { return _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
 inline __m128i round_bf16(__m256 v) {
@@ -199,15 +243,22 @@ inline __m128i round_bf16(__m256 v) {
   return _mm256_castsi256_si128(packed);
 }
 
-template <ChunkKernel K, __m128i (*Round)(__m256)>
+template <void (*K)(const DistParams&, uint64_t, size_t, void*), __m128i (*Round)(__m256)>
 void half_kernel(const DistParams& P, uint64_t c0, size_t nc, void* out) {
   unsigned char* o = static_cast<unsigned char*>(out);
-  alignas(32) float tmp[kChunk];
-  for (size_t c = 0; c < nc; ++c, o += 2 * kChunk) {
-    K(P, c0 + c, 1, tmp);
-    for (size_t k = 0; k < kChunk; k += 8)
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(o + 2 * k), Round(_mm256_load_ps(tmp + k)));
+  const bool nt = P.nontemporal && (reinterpret_cast<uintptr_t>(out) & 15) == 0;
+  alignas(32) float tmp[kChunk * 4];
+  for (size_t c = 0; c < nc;) {
+    const size_t m = nc - c < 4 ? nc - c : 4;
+    K(P, c0 + c, m, tmp);
+    for (size_t k = 0; k < m * kChunk; k += 8, o += 16) {
+      const __m128i h = Round(_mm256_load_ps(tmp + k));
+      if (nt) _mm_stream_si128(reinterpret_cast<__m128i*>(o), h);
+      else _mm_storeu_si128(reinterpret_cast<__m128i*>(o), h);
+    }
+    c += m;
   }
+  if (nt) _mm_sfence();
 }
 
 // Streaming stores past the cache: constant fills are pure writes, never read back soon.
@@ -234,9 +285,9 @@ void pattern(void* out, size_t nbytes, const unsigned char* pat) {
 const KernelTable kTable = {
     "avx2",
     bits,
-    {uniform_f32, uniform_f64, half_kernel<uniform_f32, round_f16>, half_kernel<uniform_f32, round_bf16>},
-    {normal_f32, normal_f64, half_kernel<normal_f32, round_f16>, half_kernel<normal_f32, round_bf16>},
-    {trunc_f32_k, trunc_f64_k, half_kernel<trunc_f32_k, round_f16>, half_kernel<trunc_f32_k, round_bf16>},
+    {uniform_f32, uniform_f64, half_kernel<uniform_f32_impl<false>, round_f16>, half_kernel<uniform_f32_impl<false>, round_bf16>},
+    {normal_f32, normal_f64, half_kernel<normal_f32_impl<false>, round_f16>, half_kernel<normal_f32_impl<false>, round_bf16>},
+    {trunc_f32_k, trunc_f64_k, half_kernel<trunc_f32_k_impl<false>, round_f16>, half_kernel<trunc_f32_k_impl<false>, round_bf16>},
     pattern,
 };
 
