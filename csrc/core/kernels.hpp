@@ -1,5 +1,5 @@
 // Chunk kernels: each writes whole chunks of kChunk consecutive elements of the stream, chunk c
-// being elements [64c, 64c + 64). One table per ISA; fill.cpp picks one at run time.
+// being elements [kChunk c, kChunk (c + 1)). One table per ISA; fill.cpp picks one at run time.
 #pragma once
 
 #include <cstddef>
@@ -12,7 +12,7 @@ namespace weightinit {
 enum class Dist : int { Bits = 0, Uniform = 1, Normal = 2, TruncNormal = 3 };
 enum class DType : int { F32 = 0, F64 = 1, F16 = 2, BF16 = 3, U32 = 4 };
 
-constexpr size_t kChunk = 64;
+constexpr size_t kChunk = 128;  // 32 Philox blocks of float32, 64 of float64
 
 using ChunkKernel = void (*)(const DistParams& params, uint64_t first_chunk, size_t nchunks, void* out);
 // Writes nbytes of a 32-byte periodic pattern (the element's bytes repeated), out aligned to the element.

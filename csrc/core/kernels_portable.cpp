@@ -11,7 +11,7 @@ using namespace dist;
 
 void bits(const DistParams& P, uint64_t c0, size_t nc, void* out) {
   uint32_t* o = static_cast<uint32_t*>(out);
-  for (uint64_t b = c0 * 16, e = b + nc * 16; b != e; ++b, o += 4) {
+  for (uint64_t b = c0 * (kChunk / 4), e = b + nc * (kChunk / 4); b != e; ++b, o += 4) {
     const Block w = philox4x32_10({uint32_t(b), uint32_t(b >> 32), P.s0, P.s1}, P.k0, P.k1);
     std::memcpy(o, w.data(), 16);
   }
@@ -23,7 +23,7 @@ Block block(const DistParams& P, uint64_t b) {
 
 void uniform_f32(const DistParams& P, uint64_t c0, size_t nc, void* out) {
   float* o = static_cast<float*>(out);
-  for (uint64_t b = c0 * 16, e = b + nc * 16; b != e; ++b, o += 4) {
+  for (uint64_t b = c0 * (kChunk / 4), e = b + nc * (kChunk / 4); b != e; ++b, o += 4) {
     const Block w = block(P, b);
     for (int k = 0; k < 4; ++k) o[k] = affine(u01_f32<float>(w[k]), P.lo32, P.scale32);
   }
@@ -31,7 +31,7 @@ void uniform_f32(const DistParams& P, uint64_t c0, size_t nc, void* out) {
 
 void normal_f32(const DistParams& P, uint64_t c0, size_t nc, void* out) {
   float* o = static_cast<float*>(out);
-  for (uint64_t b = c0 * 16, e = b + nc * 16; b != e; ++b, o += 4) {
+  for (uint64_t b = c0 * (kChunk / 4), e = b + nc * (kChunk / 4); b != e; ++b, o += 4) {
     const Block w = block(P, b);
     float z[4];
     box_muller_f32(u01_open0_f32<float>(w[0]), u01_f32<float>(w[1]), z[0], z[1]);
@@ -42,7 +42,7 @@ void normal_f32(const DistParams& P, uint64_t c0, size_t nc, void* out) {
 
 void trunc_f32_k(const DistParams& P, uint64_t c0, size_t nc, void* out) {
   float* o = static_cast<float*>(out);
-  for (uint64_t b = c0 * 16, e = b + nc * 16; b != e; ++b, o += 4) {
+  for (uint64_t b = c0 * (kChunk / 4), e = b + nc * (kChunk / 4); b != e; ++b, o += 4) {
     const Block w = block(P, b);
     for (int k = 0; k < 4; ++k) o[k] = trunc_f32(u01_mid_f32<float>(w[k]), u01_mid_f32<float>(~w[k]), P);
   }
@@ -50,7 +50,7 @@ void trunc_f32_k(const DistParams& P, uint64_t c0, size_t nc, void* out) {
 
 void uniform_f64(const DistParams& P, uint64_t c0, size_t nc, void* out) {
   double* o = static_cast<double*>(out);
-  for (uint64_t b = c0 * 32, e = b + nc * 32; b != e; ++b, o += 2) {
+  for (uint64_t b = c0 * (kChunk / 2), e = b + nc * (kChunk / 2); b != e; ++b, o += 2) {
     const Block w = block(P, b);
     o[0] = affine(u01_f64(w[0], w[1]), P.lo64, P.scale64);
     o[1] = affine(u01_f64(w[2], w[3]), P.lo64, P.scale64);
@@ -59,7 +59,7 @@ void uniform_f64(const DistParams& P, uint64_t c0, size_t nc, void* out) {
 
 void normal_f64(const DistParams& P, uint64_t c0, size_t nc, void* out) {
   double* o = static_cast<double*>(out);
-  for (uint64_t b = c0 * 32, e = b + nc * 32; b != e; ++b, o += 2) {
+  for (uint64_t b = c0 * (kChunk / 2), e = b + nc * (kChunk / 2); b != e; ++b, o += 2) {
     const Block w = block(P, b);
     double z0, z1;
     box_muller_f64(u01_f64(w[0], w[1]) + 0x1p-53, u01_f64(w[2], w[3]), z0, z1);
@@ -70,7 +70,7 @@ void normal_f64(const DistParams& P, uint64_t c0, size_t nc, void* out) {
 
 void trunc_f64_k(const DistParams& P, uint64_t c0, size_t nc, void* out) {
   double* o = static_cast<double*>(out);
-  for (uint64_t b = c0 * 32, e = b + nc * 32; b != e; ++b, o += 2) {
+  for (uint64_t b = c0 * (kChunk / 2), e = b + nc * (kChunk / 2); b != e; ++b, o += 2) {
     const Block w = block(P, b);
     o[0] = trunc_f64(u01_f64(w[0], w[1]) + 0x1p-54, u01_f64(~w[0], ~w[1]) + 0x1p-54, P);
     o[1] = trunc_f64(u01_f64(w[2], w[3]) + 0x1p-54, u01_f64(~w[2], ~w[3]) + 0x1p-54, P);
