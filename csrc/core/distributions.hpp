@@ -27,19 +27,19 @@ using namespace lanes;
 
 // float32 U[0,1) from one word: (w >> 8) * 2^-24.
 template <class F, class U>
-inline F u01_f32(U w) { return to_f32(w >> 8) * F(0x1p-24f); }
+WI_INLINE F u01_f32(U w) { return to_f32(w >> 8) * F(0x1p-24f); }
 // float32 in (0, 1]: ((w >> 8) + 1) * 2^-24, the Box-Muller radius argument.
 template <class F, class U>
-inline F u01_open0_f32(U w) { return to_f32((w >> 8) + U(1u)) * F(0x1p-24f); }
+WI_INLINE F u01_open0_f32(U w) { return to_f32((w >> 8) + U(1u)) * F(0x1p-24f); }
 // ((w >> 8) + 0.5) * 2^-24 as (2k + 1) * 2^-25, rounded to float32 once.
 template <class F, class U>
-inline F u01_mid_f32(U w) { return to_f32(((w >> 8) << 1) | U(1u)) * F(0x1p-25f); }
+WI_INLINE F u01_mid_f32(U w) { return to_f32(((w >> 8) << 1) | U(1u)) * F(0x1p-25f); }
 
 template <class F>
-inline F affine(F x, F lo, F scale) { return lo + scale * x; }  // two roundings, as the reference
+WI_INLINE F affine(F x, F lo, F scale) { return lo + scale * x; }  // two roundings, as the reference
 
 template <class F>
-inline void box_muller_f32(F u1, F u2, F& z0, F& z1) {
+WI_INLINE void box_muller_f32(F u1, F u2, F& z0, F& z1) {
   const F r = vsqrt(mathfun::log_f32(u1) * F(-2.0f));
   F s, c;
   mathfun::sincos2pi_f32(u2, s, c);
@@ -48,7 +48,7 @@ inline void box_muller_f32(F u1, F u2, F& z0, F& z1) {
 }
 
 template <class F>
-inline void box_muller_f64(F u1, F u2, F& z0, F& z1) {
+WI_INLINE void box_muller_f64(F u1, F u2, F& z0, F& z1) {
   const F r = vsqrt(mathfun::log_f64(u1) * F(-2.0));
   F s, c;
   mathfun::sincos2pi_f64(u2, s, c);
@@ -59,7 +59,7 @@ inline void box_muller_f64(F u1, F u2, F& z0, F& z1) {
 // Truncated normal by inverse CDF from u' (= mid uniform) and 1 - u' (from the complemented word),
 // both exact near 0, so neither tail can produce a value beyond the extreme uniforms' quantile.
 template <class F>
-inline F trunc_f32(F um, F umc, const DistParams& P) {
+WI_INLINE F trunc_f32(F um, F umc, const DistParams& P) {
   const F p = fmadd(um, F(P.dp32), F(P.pa32));
   const F q = fmadd(umc, F(P.dq32), F(P.qb32));
   F z = mathfun::ndtri_f32(p, q);
@@ -69,7 +69,7 @@ inline F trunc_f32(F um, F umc, const DistParams& P) {
 }
 
 template <class F>
-inline F trunc_f64(F um, F umc, const DistParams& P) {
+WI_INLINE F trunc_f64(F um, F umc, const DistParams& P) {
   const F p = fmadd(um, F(P.dp64), F(P.pa64));
   const F q = fmadd(umc, F(P.dq64), F(P.qb64));
   F z = mathfun::ndtri_f64(p, q);
@@ -80,16 +80,16 @@ inline F trunc_f64(F um, F umc, const DistParams& P) {
 
 // Scalar helpers for the float64 uniform from two words (lo = w_2i, hi = w_2i+1):
 // x = lo + 2^32 hi, (x >> 11) * 2^-53 = hi * 2^-32 + (lo >> 11) * 2^-53, exactly.
-inline double u01_f64(uint32_t lo, uint32_t hi) {
+WI_INLINE double u01_f64(uint32_t lo, uint32_t hi) {
   return double(hi) * 0x1p-32 + double(lo >> 11) * 0x1p-53;
 }
 
 // Round float32 to float16 / bfloat16, nearest even (finite inputs).
-inline uint16_t f32_to_bf16(float x) {
+WI_INLINE uint16_t f32_to_bf16(float x) {
   const uint32_t b = as_u32(x);
   return uint16_t((b + 0x7fffu + ((b >> 16) & 1u)) >> 16);
 }
-inline uint16_t f32_to_f16(float x) {
+WI_INLINE uint16_t f32_to_f16(float x) {
   const uint32_t b = as_u32(x);
   const uint32_t sign = (b >> 16) & 0x8000u;
   const uint32_t a = b & 0x7fffffffu;

@@ -122,16 +122,17 @@ inline void for_groups(const DistParams& P, uint64_t first_block, size_t nblocks
   for (size_t g = 0; g < nblocks; g += 8 * kGroups) {
     Words8 w[kGroups];
     philox_groups(P, K, first_block + g, w);
-    for (int k = 0; k < kGroups; ++k) body(w[k], g + 8 * k);
+    body(static_cast<const Words8*>(w), g);
   }
 }
 
 template <bool NT>
 void bits_impl(const DistParams& P, uint64_t c0, size_t nc, void* out) {
   float* o = static_cast<float*>(out);
-  for_groups(P, c0 * (kChunk / 4), nc * (kChunk / 4), [&](const Words8& w, size_t g) {
-    store_transposed<NT>(o + 4 * g, _mm256_castsi256_ps(w.x[0]), _mm256_castsi256_ps(w.x[1]),
-                     _mm256_castsi256_ps(w.x[2]), _mm256_castsi256_ps(w.x[3]));
+  for_groups(P, c0 * (kChunk / 4), nc * (kChunk / 4), [&](const Words8* w, size_t g) {
+    for (int k = 0; k < kGroups; ++k)
+      store_transposed<NT>(o + 4 * (g + 8 * k), _mm256_castsi256_ps(w[k].x[0]), _mm256_castsi256_ps(w[k].x[1]),
+                           _mm256_castsi256_ps(w[k].x[2]), _mm256_castsi256_ps(w[k].x[3]));
   });
 }
 
@@ -139,81 +140,117 @@ template <bool NT>
 void uniform_f32_impl(const DistParams& P, uint64_t c0, size_t nc, void* out) {
   float* o = static_cast<float*>(out);
   const vf32 lo(P.lo32), scale(P.scale32);
-  for_groups(P, c0 * (kChunk / 4), nc * (kChunk / 4), [&](const Words8& w, size_t g) {
-    vf32 v[4];
-    for (int k = 0; k < 4; ++k) v[k] = affine(u01_f32<vf32>(vu32(w.x[k])), lo, scale);
-    store_transposed<NT>(o + 4 * g, v[0].v, v[1].v, v[2].v, v[3].v);
+  for_groups(P, c0 * (kChunk / 4), nc * (kChunk / 4), [&](const Words8* w, size_t g) {
+    for (int k = 0; k < kGroups; ++k) {
+      vf32 v[4];
+      for (int i = 0; i < 4; ++i) v[i] = affine(u01_f32<vf32>(vu32(w[k].x[i])), lo, scale);
+      store_transposed<NT>(o + 4 * (g + 8 * k), v[0].v, v[1].v, v[2].v, v[3].v);
+    }
   });
 }
+
+// Batches of independent vectors for the long transcendental chains (see lanes::multi).
+using F2 = multi<vf32, 2>;
+using U2 = multi<vu32, 2>;
+using F4 = multi<vf32, 4>;
+using U4 = multi<vu32, 4>;
+using D2 = multi<vf64, 2>;
+using D4 = multi<vf64, 4>;
 
 template <bool NT>
 void normal_f32_impl(const DistParams& P, uint64_t c0, size_t nc, void* out) {
   float* o = static_cast<float*>(out);
-  const vf32 lo(P.lo32), scale(P.scale32);
-  for_groups(P, c0 * (kChunk / 4), nc * (kChunk / 4), [&](const Words8& w, size_t g) {
-    vf32 z[4];
-    box_muller_f32(u01_open0_f32<vf32>(vu32(w.x[0])), u01_f32<vf32>(vu32(w.x[1])), z[0], z[1]);
-    box_muller_f32(u01_open0_f32<vf32>(vu32(w.x[2])), u01_f32<vf32>(vu32(w.x[3])), z[2], z[3]);
-    for (int k = 0; k < 4; ++k) z[k] = affine(z[k], lo, scale);
-    store_transposed<NT>(o + 4 * g, z[0].v, z[1].v, z[2].v, z[3].v);
+  const F4 lo(P.lo32), scale(P.scale32);
+  for_groups(P, c0 * (kChunk / 4), nc * (kChunk / 4), [&](const Words8* w, size_t g) {
+    for (int k = 0; k < kGroups; k += 2) {
+      // radius words 0 and 2, angle words 1 and 3, of two groups at once
+      U4 r, a;
+      for (int i = 0; i < 2; ++i) {
+        r.v[2 * i] = w[k + i].x[0];
+        r.v[2 * i + 1] = w[k + i].x[2];
+        a.v[2 * i] = w[k + i].x[1];
+        a.v[2 * i + 1] = w[k + i].x[3];
+      }
+      F4 z0, z1;
+      box_muller_f32(u01_open0_f32<F4>(r), u01_f32<F4>(a), z0, z1);
+      z0 = affine(z0, lo, scale);
+      z1 = affine(z1, lo, scale);
+      for (int i = 0; i < 2; ++i)
+        store_transposed<NT>(o + 4 * (g + 8 * (k + i)), z0.v[2 * i].v, z1.v[2 * i].v, z0.v[2 * i + 1].v,
+                             z1.v[2 * i + 1].v);
+    }
   });
 }
 
 template <bool NT>
 void trunc_f32_k_impl(const DistParams& P, uint64_t c0, size_t nc, void* out) {
   float* o = static_cast<float*>(out);
-  for_groups(P, c0 * (kChunk / 4), nc * (kChunk / 4), [&](const Words8& w, size_t g) {
-    vf32 v[4];
-    for (int k = 0; k < 4; ++k) {
-      const vu32 x(w.x[k]);
-      v[k] = trunc_f32(u01_mid_f32<vf32>(x), u01_mid_f32<vf32>(~x), P);
+  for_groups(P, c0 * (kChunk / 4), nc * (kChunk / 4), [&](const Words8* w, size_t g) {
+    for (int k = 0; k < kGroups; ++k) {
+      U4 x;
+      for (int i = 0; i < 4; ++i) x.v[i] = w[k].x[i];
+      const F4 v = trunc_f32(u01_mid_f32<F4>(x), u01_mid_f32<F4>(~x), P);
+      store_transposed<NT>(o + 4 * (g + 8 * k), v.v[0].v, v.v[1].v, v.v[2].v, v.v[3].v);
     }
-    store_transposed<NT>(o + 4 * g, v[0].v, v[1].v, v[2].v, v[3].v);
   });
 }
 
-// float64 kernels: block j gives elements 2j (words 0, 1) and 2j + 1 (words 2, 3).
+// float64 kernels: block j gives elements 2j (words 0, 1) and 2j + 1 (words 2, 3); a group of
+// 8 blocks is two halves of 4 lanes. `pair` maps the words of both halves to elements
+// (a: 2j, b: 2j + 1) as D2 batches.
 template <bool NT, class Pair>
 inline void for_f64(const DistParams& P, uint64_t c0, size_t nc, double* o, Pair pair) {
-  for_groups(P, c0 * (kChunk / 2), nc * (kChunk / 2), [&](const Words8& w, size_t g) {
-    for (int h = 0; h < 2; ++h) {
-      vf64 a, b;
-      pair(half(w.x[0], h), half(w.x[1], h), half(w.x[2], h), half(w.x[3], h), a, b);
-      store_interleaved<NT>(o + 2 * g + 8 * h, a.v, b.v);
+  for_groups(P, c0 * (kChunk / 2), nc * (kChunk / 2), [&](const Words8* w, size_t g) {
+    for (int k = 0; k < kGroups; ++k) {
+      D2 lo01, lo23, c01, c23;  // U[0,1) of (w0, w1) and (w2, w3), and of the complemented words
+      for (int h = 0; h < 2; ++h) {
+        lo01.v[h] = u01_f64x4(half(w[k].x[0], h), half(w[k].x[1], h));
+        lo23.v[h] = u01_f64x4(half(w[k].x[2], h), half(w[k].x[3], h));
+      }
+      D2 a, b;
+      pair(w[k], lo01, lo23, a, b);
+      for (int h = 0; h < 2; ++h) store_interleaved<NT>(o + 2 * (g + 8 * k) + 8 * h, a.v[h].v, b.v[h].v);
     }
   });
 }
 
 template <bool NT>
 void uniform_f64_impl(const DistParams& P, uint64_t c0, size_t nc, void* out) {
-  const vf64 lo(P.lo64), scale(P.scale64);
-  for_f64<NT>(P, c0, nc, static_cast<double*>(out),
-          [&](__m128i x0, __m128i x1, __m128i x2, __m128i x3, vf64& a, vf64& b) {
-            a = affine(u01_f64x4(x0, x1), lo, scale);
-            b = affine(u01_f64x4(x2, x3), lo, scale);
-          });
+  const D2 lo(P.lo64), scale(P.scale64);
+  for_f64<NT>(P, c0, nc, static_cast<double*>(out), [&](const Words8&, const D2& u01, const D2& u23, D2& a, D2& b) {
+    a = affine(u01, lo, scale);
+    b = affine(u23, lo, scale);
+  });
 }
 
 template <bool NT>
 void normal_f64_impl(const DistParams& P, uint64_t c0, size_t nc, void* out) {
-  const vf64 lo(P.lo64), scale(P.scale64);
-  for_f64<NT>(P, c0, nc, static_cast<double*>(out),
-          [&](__m128i x0, __m128i x1, __m128i x2, __m128i x3, vf64& a, vf64& b) {
-            box_muller_f64(u01_f64x4(x0, x1) + vf64(0x1p-53), u01_f64x4(x2, x3), a, b);
-            a = affine(a, lo, scale);
-            b = affine(b, lo, scale);
-          });
+  const D2 lo(P.lo64), scale(P.scale64);
+  for_f64<NT>(P, c0, nc, static_cast<double*>(out), [&](const Words8&, const D2& u01, const D2& u23, D2& a, D2& b) {
+    box_muller_f64(u01 + D2(0x1p-53), u23, a, b);
+    a = affine(a, lo, scale);
+    b = affine(b, lo, scale);
+  });
 }
 
 template <bool NT>
 void trunc_f64_k_impl(const DistParams& P, uint64_t c0, size_t nc, void* out) {
   const __m128i ones = _mm_set1_epi32(-1);
-  for_f64<NT>(P, c0, nc, static_cast<double*>(out),
-          [&](__m128i x0, __m128i x1, __m128i x2, __m128i x3, vf64& a, vf64& b) {
-            const vf64 h(0x1p-54);
-            a = trunc_f64(u01_f64x4(x0, x1) + h, u01_f64x4(_mm_xor_si128(x0, ones), _mm_xor_si128(x1, ones)) + h, P);
-            b = trunc_f64(u01_f64x4(x2, x3) + h, u01_f64x4(_mm_xor_si128(x2, ones), _mm_xor_si128(x3, ones)) + h, P);
-          });
+  for_f64<NT>(P, c0, nc, static_cast<double*>(out), [&](const Words8& w, const D2& u01, const D2& u23, D2& a, D2& b) {
+    // elements 2j and 2j + 1 of both halves as one batch of four vectors
+    D4 um, umc;
+    for (int h = 0; h < 2; ++h) {
+      um.v[h] = u01.v[h];
+      um.v[2 + h] = u23.v[h];
+      umc.v[h] = u01_f64x4(_mm_xor_si128(half(w.x[0], h), ones), _mm_xor_si128(half(w.x[1], h), ones));
+      umc.v[2 + h] = u01_f64x4(_mm_xor_si128(half(w.x[2], h), ones), _mm_xor_si128(half(w.x[3], h), ones));
+    }
+    const D4 v = trunc_f64(um + D4(0x1p-54), umc + D4(0x1p-54), P);
+    for (int h = 0; h < 2; ++h) {
+      a.v[h] = v.v[h];
+      b.v[h] = v.v[2 + h];
+    }
+  });
 }
 
 // Stream stores only for large fills (the driver decides) into 32-byte aligned memory.

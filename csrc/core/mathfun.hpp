@@ -12,7 +12,7 @@ using namespace lanes;
 // ln x for positive normal float x. Cephes logf (S. Moshier): x = 2^e m, m in [sqrt(1/2), sqrt(2)),
 // degree-8 polynomial in m - 1; about 1 ulp.
 template <class F>
-inline F log_f32(F x) {
+WI_INLINE F log_f32(F x) {
   using U = typename Traits<F>::U;
   const U bits = as_u32(x);
   F m = as_f32((bits & U(0x007fffffu)) | U(0x3f000000u));  // in [0.5, 1)
@@ -39,7 +39,7 @@ inline F log_f32(F x) {
 // ln x for positive normal double x. fdlibm e_log.c (Sun, 1993): x = 2^k (1 + f),
 // 1 + f in [sqrt(2)/2, sqrt(2)), s = f / (2 + f), Remez polynomial in s^2; < 1 ulp.
 template <class F>
-inline F log_f64(F x) {
+WI_INLINE F log_f64(F x) {
   using U = typename Traits<F>::U;
   const U bits = as_u64(x);
   const U hx = bits >> 32;
@@ -67,7 +67,7 @@ inline F log_f64(F x) {
 // sin and cos of 2 pi u for u in [0, 1). The quadrant comes from 4u exactly (no pi in the
 // reduction), then Cephes sinf/cosf polynomials on [-pi/4, pi/4].
 template <class F>
-inline void sincos2pi_f32(F u, F& s, F& c) {
+WI_INLINE void sincos2pi_f32(F u, F& s, F& c) {
   const F t = u * F(4.0f);
   const F k = (t + F(12582912.0f)) - F(12582912.0f);  // round to nearest even via 1.5 * 2**23
   const F y = (t - k) * F(1.57079632679489661923f);   // t - k is exact, in [-0.5, 0.5]
@@ -90,7 +90,7 @@ inline void sincos2pi_f32(F u, F& s, F& c) {
 
 // The same for double, with fdlibm's __kernel_sin / __kernel_cos polynomials.
 template <class F>
-inline void sincos2pi_f64(F u, F& s, F& c) {
+WI_INLINE void sincos2pi_f64(F u, F& s, F& c) {
   const F t = u * F(4.0);
   const F k = (t + F(6755399441055744.0)) - F(6755399441055744.0);  // 1.5 * 2**52
   const F y = (t - k) * F(1.57079632679489661923132169163975144);
@@ -122,7 +122,7 @@ inline void sincos2pi_f64(F u, F& s, F& c) {
 // neither tail loses precision to 1 - p. Wichura, AS 241 (Appl. Statist. 37, 1988): PPND7
 // (about 1e-7 relative) for float, PPND16 (about 1e-16) for double.
 template <class F>
-inline F ndtri_f32(F p, F q) {
+WI_INLINE F ndtri_f32(F p, F q) {
   const auto lower = p <= F(0.5f);
   F s = select(lower, p, q);                          // the smaller tail, in [0, 0.5]
   s = vmax(s, F(1.17549435e-38f));                    // keep log finite when a tail underflows
@@ -149,7 +149,7 @@ inline F ndtri_f32(F p, F q) {
 }
 
 template <class F>
-inline F horner7(F x, double c7, double c6, double c5, double c4, double c3, double c2, double c1,
+WI_INLINE F horner7(F x, double c7, double c6, double c5, double c4, double c3, double c2, double c1,
                  double c0) {
   F y = fmadd(F(c7), x, F(c6));
   y = fmadd(y, x, F(c5));
@@ -161,7 +161,7 @@ inline F horner7(F x, double c7, double c6, double c5, double c4, double c3, dou
 }
 
 template <class F>
-inline F ndtri_f64(F p, F q) {
+WI_INLINE F ndtri_f64(F p, F q) {
   const auto lower = p <= F(0.5);
   F s = select(lower, p, q);
   s = vmax(s, F(2.2250738585072014e-308));
