@@ -38,11 +38,12 @@ WI_INLINE F u01_mid_f32(U w) { return to_f32(((w >> 8) << 1) | U(1u)) * F(0x1p-2
 template <class F>
 WI_INLINE F affine(F x, F lo, F scale) { return lo + scale * x; }  // two roundings, as the reference
 
-template <class F>
-WI_INLINE void box_muller_f32(F u1, F u2, F& z0, F& z1) {
+// u1 in (0, 1] from the radius word; the angle 2 pi u2 straight from its word w2.
+template <class F, class U>
+WI_INLINE void box_muller_f32(F u1, U w2, F& z0, F& z1) {
   const F r = vsqrt(mathfun::log_f32(u1) * F(-2.0f));
   F s, c;
-  mathfun::sincos2pi_f32(u2, s, c);
+  mathfun::sincos2pi_f32<F>(w2, s, c);
   z0 = r * c;
   z1 = r * s;
 }

@@ -172,7 +172,7 @@ void normal_f32_impl(const DistParams& P, uint64_t c0, size_t nc, void* out) {
         a.v[2 * i + 1] = w[k + i].x[3];
       }
       F4 z0, z1;
-      box_muller_f32(u01_open0_f32<F4>(r), u01_f32<F4>(a), z0, z1);
+      box_muller_f32(u01_open0_f32<F4>(r), a, z0, z1);
       z0 = affine(z0, lo, scale);
       z1 = affine(z1, lo, scale);
       for (int i = 0; i < 2; ++i)

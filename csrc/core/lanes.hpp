@@ -42,6 +42,9 @@ WI_INLINE double as_f64(uint64_t u) { double x; std::memcpy(&x, &u, 8); return x
 WI_INLINE float to_f32(uint32_t u) { return float(int32_t(u)); }
 WI_INLINE double to_f64(uint64_t u) { return double(int64_t(u)); }
 
+// A mask from the sign bit of each 32-bit lane (what vblendvps reads).
+WI_INLINE bool sign_mask(uint32_t u) { return (u >> 31) != 0; }
+
 template <class F> struct Traits;
 template <> struct Traits<float> { using U = uint32_t; using M = bool; };
 template <> struct Traits<double> { using U = uint64_t; using M = bool; };
@@ -132,6 +135,7 @@ WI_INLINE vf32 as_f32(vu32 u) { return _mm256_castsi256_ps(u.v); }
 WI_INLINE vu64 as_u64(vf64 x) { return _mm256_castpd_si256(x.v); }
 WI_INLINE vf64 as_f64(vu64 u) { return _mm256_castsi256_pd(u.v); }
 WI_INLINE vf32 to_f32(vu32 u) { return _mm256_cvtepi32_ps(u.v); }
+WI_INLINE mf32 sign_mask(vu32 u) { return {_mm256_castsi256_ps(u.v)}; }
 // AVX2 has no int64 -> double; |v| < 2**51 converts exactly through the 1.5 * 2**52 bias.
 WI_INLINE vf64 to_f64(vu64 u) {
   const __m256d bias = _mm256_set1_pd(6755399441055744.0);
@@ -190,6 +194,7 @@ WI_MULTI_UNARY(as_u64, as_u64)
 WI_MULTI_UNARY(as_f64, as_f64)
 WI_MULTI_UNARY(to_f32, to_f32)
 WI_MULTI_UNARY(to_f64, to_f64)
+WI_MULTI_UNARY(sign_mask, sign_mask)
 #undef WI_MULTI_UNARY
 
 template <class V, int N>

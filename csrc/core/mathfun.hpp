@@ -64,13 +64,14 @@ WI_INLINE F log_f64(F x) {
   return dk * ln2_hi - ((hfsq - fmadd(s, hfsq + r, dk * ln2_lo)) - f);
 }
 
-// sin and cos of 2 pi u for u in [0, 1). The quadrant comes from 4u exactly (no pi in the
-// reduction), then Cephes sinf/cosf polynomials on [-pi/4, pi/4].
-template <class F>
-WI_INLINE void sincos2pi_f32(F u, F& s, F& c) {
-  const F t = u * F(4.0f);
-  const F k = (t + F(12582912.0f)) - F(12582912.0f);  // round to nearest even via 1.5 * 2**23
-  const F y = (t - k) * F(1.57079632679489661923f);   // t - k is exact, in [-0.5, 0.5]
+// sin and cos of 2 pi u for u = (w >> 8) * 2^-24, from the word itself: the quadrant
+// k = round(4u) (ties up) and the remainder come out of the 24-bit integer exactly, then
+// Cephes sinf/cosf polynomials on [-pi/4, pi/4] and sign/swap fix-ups by integer bit tricks.
+template <class F, class U>
+WI_INLINE void sincos2pi_f32(U w, F& s, F& c) {
+  const U m = w >> 8;
+  const U k = (m + U(0x200000u)) >> 22;                           // 0..4
+  const F y = to_f32(m - (k << 22)) * F(1.57079632679489661923f * 0x1p-22f);  // (4u - k) fl(pi/2), exact scale
   const F z = y * y;
   const F sy = fmadd(y * z, fmadd(fmadd(F(-1.9515295891e-4f), z, F(8.3321608736e-3f)), z,
                                   F(-1.6666654611e-1f)),
@@ -78,14 +79,12 @@ WI_INLINE void sincos2pi_f32(F u, F& s, F& c) {
   const F cy = fmadd(z * z, fmadd(fmadd(F(2.443315711809948e-5f), z, F(-1.388731625493765e-3f)), z,
                                   F(4.166664568298827e-2f)),
                      fmadd(z, F(-0.5f), F(1.0f)));
-  // k in {0, 1, 2, 3, 4}; quadrant k mod 4 rotates (cos y, sin y).
-  const auto swap = (k == F(1.0f)) | (k == F(3.0f));
-  const auto cneg = (k > F(0.5f)) & (k < F(2.5f));
-  const auto sneg = (k > F(1.5f)) & (k < F(3.5f));
+  // quadrant k mod 4 rotates (cos y, sin y): odd k swaps; cos negates for k in {1, 2}, sin for {2, 3}
+  const auto swap = sign_mask(k << 31);
   const F cs = select(swap, sy, cy);
   const F sn = select(swap, cy, sy);
-  c = select(cneg, -cs, cs);
-  s = select(sneg, -sn, sn);
+  c = as_f32(as_u32(cs) ^ (((k + U(1u)) & U(2u)) << 30));
+  s = as_f32(as_u32(sn) ^ ((k & U(2u)) << 30));
 }
 
 // The same for double, with fdlibm's __kernel_sin / __kernel_cos polynomials.
