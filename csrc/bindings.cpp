@@ -151,6 +151,23 @@ PYBIND11_MODULE(_core, m) {
       py::arg("arr"), py::arg("value"), py::arg("threads"),
       "Writes the element `value` (its bytes in the array's dtype) everywhere.");
 
+  m.def(
+      "select_smallest",
+      [](py::array mask, uint64_t k, uint64_t seed, uint64_t stream, uint64_t first_unit, int threads) {
+        if (!(mask.dtype().kind() == 'u' || mask.dtype().kind() == 'b') || mask.dtype().itemsize() != 1)
+          throw py::type_error("mask must have dtype uint8 or bool");
+        if (mask.ndim() != 2) throw py::value_error("mask must have 2 dimensions (units, members)");
+        if (!(mask.flags() & py::array::c_style)) throw py::value_error("mask must be C-contiguous");
+        if (!mask.writeable()) throw py::value_error("mask is read-only");
+        const uint64_t units = uint64_t(mask.shape(0)), members = uint64_t(mask.shape(1));
+        unsigned char* data = static_cast<unsigned char*>(mask.mutable_data());
+        threads = check_threads(threads);
+        py::gil_scoped_release release;
+        select_smallest(data, units, members, k, seed, stream, first_unit, threads);
+      },
+      py::arg("mask"), py::arg("k"), py::arg("seed"), py::arg("stream"), py::arg("first_unit"), py::arg("threads"),
+      "Marks, per row u of mask, the k columns m with the smallest (word((first_unit + u) * members + m) << 32 | m).");
+
   m.def("isa", []() { return std::string(current_isa()); }, "The kernel set in use: 'avx2' or 'portable'.");
   m.def(
       "set_isa",

@@ -275,6 +275,52 @@ void fill_random(const FillTarget& t, const RandomSpec& spec, int threads) {
   parallel_for(size_t(ntasks), nthreads, task);
 }
 
+void select_smallest(unsigned char* mask, uint64_t units, uint64_t members, uint64_t k, uint64_t seed,
+                     uint64_t stream, uint64_t first_unit, int threads) {
+  if (units == 0 || members == 0) return;
+  if (k >= members) {
+    std::memset(mask, 1, size_t(units * members));
+    return;
+  }
+  if (k == 0) {
+    std::memset(mask, 0, size_t(units * members));
+    return;
+  }
+  RandomSpec spec;
+  spec.dist = Dist::Bits;
+  spec.seed = seed;
+  spec.stream = stream;
+  const DistParams P = make_params(spec, DType::U32);
+  const ChunkKernel kern = table().bits;
+  // Units per task: about kTask keys, at least one unit.
+  const uint64_t per_task = std::max<uint64_t>(1, kTask / members);
+  const uint64_t ntasks = (units + per_task - 1) / per_task;
+  if (threads <= 0) threads = default_threads();
+  if (units * members < kParallelMin) threads = 1;
+  auto task = [&](size_t t) {
+    std::vector<uint32_t> words(members), sorted(members);
+    const uint64_t u0 = uint64_t(t) * per_task, u1 = std::min(units, u0 + per_task);
+    for (uint64_t u = u0; u < u1; ++u) {
+      generate(kern, P, reinterpret_cast<char*>(words.data()), 4, (first_unit + u) * members, members);
+      // The k-th smallest word, then ties broken by member index (the key's low half).
+      sorted = words;
+      std::nth_element(sorted.begin(), sorted.begin() + (k - 1), sorted.end());
+      const uint32_t kth = sorted[k - 1];
+      uint64_t below = 0;
+      for (uint64_t m = 0; m < members; ++m) below += words[m] < kth;
+      uint64_t ties_left = k - below;
+      unsigned char* row = mask + u * members;
+      for (uint64_t m = 0; m < members; ++m) {
+        const uint32_t w = words[m];
+        const bool tie = w == kth && ties_left > 0;
+        ties_left -= tie;
+        row[m] = w < kth || tie;
+      }
+    }
+  };
+  parallel_for(size_t(ntasks), int(std::min<uint64_t>(uint64_t(threads), ntasks)), task);
+}
+
 void fill_constant(const FillTarget& t, const void* value, int threads) {
   const Layout L = simplify(t);
   const uint64_t n = L.size;

@@ -32,6 +32,13 @@ void fill_random(const FillTarget& target, const RandomSpec& spec, int threads);
 // Writes the element `value` (itemsize bytes) everywhere.
 void fill_constant(const FillTarget& target, const void* value, int threads);
 
+// Sparse patterns: for each unit u in [0, units), marks (mask[u * members + m] = 1) the k
+// members with the smallest keys, key(u, m) = (word ((first_unit + u) * members + m) of the
+// stream << 32) | m, and clears the others. Units run in parallel; the result is a pure
+// function of (seed, stream, first_unit + u), whatever the thread count.
+void select_smallest(unsigned char* mask, uint64_t units, uint64_t members, uint64_t k, uint64_t seed,
+                     uint64_t stream, uint64_t first_unit, int threads);
+
 // Run-time ISA selection: "auto" picks the best the CPU supports (and WEIGHTINIT_ISA, if set,
 // may force "portable"); returns false for an unknown or unsupported name.
 bool set_isa(const std::string& name);
