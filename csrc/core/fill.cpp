@@ -275,6 +275,30 @@ void fill_random(const FillTarget& t, const RandomSpec& spec, int threads) {
   parallel_for(size_t(ntasks), nthreads, task);
 }
 
+// k-th smallest (1-based) of words. Large units: a histogram of the top 11 bits finds the
+// bucket holding it (the words are uniform), then only that bucket is partially sorted.
+uint32_t kth_smallest(const std::vector<uint32_t>& words, uint64_t k, std::vector<uint32_t>& scratch,
+                      std::vector<uint32_t>& counts) {
+  const size_t n = words.size();
+  if (n < 4096) {
+    scratch.assign(words.begin(), words.end());
+    std::nth_element(scratch.begin(), scratch.begin() + (k - 1), scratch.end());
+    return scratch[k - 1];
+  }
+  constexpr int kBits = 11;
+  counts.assign(size_t(1) << kBits, 0);
+  for (uint32_t w : words) ++counts[w >> (32 - kBits)];
+  uint64_t below = 0;
+  uint32_t bucket = 0;
+  while (below + counts[bucket] < k) below += counts[bucket++];
+  scratch.clear();
+  for (uint32_t w : words)
+    if ((w >> (32 - kBits)) == bucket) scratch.push_back(w);
+  const uint64_t need = k - below;
+  std::nth_element(scratch.begin(), scratch.begin() + (need - 1), scratch.end());
+  return scratch[need - 1];
+}
+
 void select_smallest(unsigned char* mask, uint64_t units, uint64_t members, uint64_t k, uint64_t seed,
                      uint64_t stream, uint64_t first_unit, int threads) {
   if (units == 0 || members == 0) return;
@@ -298,24 +322,26 @@ void select_smallest(unsigned char* mask, uint64_t units, uint64_t members, uint
   if (threads <= 0) threads = default_threads();
   if (units * members < kParallelMin) threads = 1;
   auto task = [&](size_t t) {
-    std::vector<uint32_t> words(members), sorted(members);
+    std::vector<uint32_t> words(members), sorted;
+    std::vector<uint32_t> counts;
     const uint64_t u0 = uint64_t(t) * per_task, u1 = std::min(units, u0 + per_task);
     for (uint64_t u = u0; u < u1; ++u) {
       generate(kern, P, reinterpret_cast<char*>(words.data()), 4, (first_unit + u) * members, members);
       // The k-th smallest word, then ties broken by member index (the key's low half).
-      sorted = words;
-      std::nth_element(sorted.begin(), sorted.begin() + (k - 1), sorted.end());
-      const uint32_t kth = sorted[k - 1];
-      uint64_t below = 0;
-      for (uint64_t m = 0; m < members; ++m) below += words[m] < kth;
-      uint64_t ties_left = k - below;
+      const uint32_t kth = kth_smallest(words, k, sorted, counts);
       unsigned char* row = mask + u * members;
+      uint64_t below = 0;
       for (uint64_t m = 0; m < members; ++m) {
-        const uint32_t w = words[m];
-        const bool tie = w == kth && ties_left > 0;
-        ties_left -= tie;
-        row[m] = w < kth || tie;
+        const unsigned char b = words[m] < kth;
+        row[m] = b;
+        below += b;
       }
+      // then the first k - below members equal to the k-th word (at least one: the k-th itself)
+      for (uint64_t m = 0, ties_left = k - below; ties_left > 0 && m < members; ++m)
+        if (words[m] == kth) {
+          row[m] = 1;
+          --ties_left;
+        }
     }
   };
   parallel_for(size_t(ntasks), int(std::min<uint64_t>(uint64_t(threads), ntasks)), task);

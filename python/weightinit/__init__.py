@@ -30,4 +30,46 @@ from ._random import (
     zeros_,
 )
 
-# -- schemes (fans, gains, schemes, recommend, defaults): re-exported below --
+# schemes, fans, gains, recommendations and framework defaults
+from .fans import JAX_AXES, TORCH_AXES, Fans, compute_fans
+from .gains import NONLINEARITIES, calculate_gain
+from .schemes import (
+    DISTRIBUTIONS,
+    MODES,
+    delta_orthogonal,
+    delta_orthogonal_,
+    dirac,
+    dirac_,
+    eye,
+    eye_,
+    glorot_normal,
+    glorot_normal_,
+    glorot_uniform,
+    glorot_uniform_,
+    he_normal,
+    he_normal_,
+    he_uniform,
+    he_uniform_,
+    kaiming_normal,
+    kaiming_normal_,
+    kaiming_uniform,
+    kaiming_uniform_,
+    lecun_normal,
+    lecun_normal_,
+    lecun_uniform,
+    lecun_uniform_,
+    martens_sparse,
+    martens_sparse_,
+    orthogonal,
+    orthogonal_,
+    sparse,
+    sparse_,
+    variance_scaling,
+    variance_scaling_,
+    xavier_normal,
+    xavier_normal_,
+    xavier_uniform,
+    xavier_uniform_,
+)
+from .recommend import ACTIVATIONS, Recommendation, init_, recommend
+from .defaults import TORCH_DEFAULT_KINDS, torch_default_

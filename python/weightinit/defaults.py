@@ -1,4 +1,4 @@
-"""Framework defaults: the initialization torch's layers apply in ``reset_parameters``, without torch.
+"""Framework defaults: what torch's layers apply in ``reset_parameters``, without torch.
 
 ``torch_default_(kind, weight, bias)`` fills a layer's weight (and bias) as the torch module of
 that kind does when it is constructed -- the same distributions with the same parameters, computed
@@ -49,7 +49,9 @@ _ALIASES.update({"rnncell": "rnn_cell", "lstmcell": "lstm_cell", "grucell": "gru
 
 def _kind(kind) -> str:
     if not isinstance(kind, str):
-        raise TypeError(f"kind must be a str, one of {', '.join(TORCH_DEFAULT_KINDS)}; got {kind!r}")
+        raise TypeError(
+            f"kind must be a str, one of {', '.join(TORCH_DEFAULT_KINDS)}; got {kind!r}"
+        )
     key = kind.strip().lower().replace("_", "").replace("-", "")
     if key not in _ALIASES:
         raise ValueError(
@@ -117,7 +119,9 @@ def torch_default_(
     if k == "linear" or k in _CONV:
         want = 2 if k == "linear" else int(k[-2]) + 2
         if w.ndim != want:
-            raise ValueError(f"weight of a {k} layer must have {want} dimensions, got shape {w.shape}")
+            raise ValueError(
+                f"weight of a {k} layer must have {want} dimensions, got shape {w.shape}"
+            )
         if b is not None and "transpose" not in k:  # a transposed conv's bias is (out,)
             if b.shape != (w.shape[0],):
                 raise ValueError(f"bias must have shape ({w.shape[0]},) for weight of shape "
@@ -128,9 +132,13 @@ def torch_default_(
             plan.append((bias, "uniform", 1 / math.sqrt(fan_in) if fan_in > 0 else 0))
     elif k == "bilinear":
         if w.ndim != 3:
-            raise ValueError(f"weight of a bilinear layer must have 3 dimensions, got shape {w.shape}")
+            raise ValueError(
+                f"weight of a bilinear layer must have 3 dimensions, got shape {w.shape}"
+            )
         if w.shape[1] <= 0:
-            raise ValueError(f"weight of a bilinear layer needs in1_features > 0, got shape {w.shape}")
+            raise ValueError(
+                f"weight of a bilinear layer needs in1_features > 0, got shape {w.shape}"
+            )
         bound = 1 / math.sqrt(w.shape[1])
         plan.append((weight, "uniform", bound))
         if bias is not None:

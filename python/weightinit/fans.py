@@ -35,7 +35,7 @@ class Fans(NamedTuple):
 
 
 def _as_shape(shape, argname: str = "shape", *, allow_array: bool = True) -> tuple[int, ...]:
-    """A shape as a tuple of non-negative ints; with ``allow_array``, arrays give their ``.shape``."""
+    """A shape as a tuple of non-negative ints (with ``allow_array``, an array gives its shape)."""
     if not isinstance(shape, Sequence) and len(getattr(shape, "shape", ())) > 0:  # an array
         if allow_array:
             return tuple(int(d) for d in shape.shape)
@@ -122,7 +122,9 @@ def compute_fans(
                                  ("out_axis", outs, "batch_axis", batch)):
         common = set(a) & set(b)
         if common:
-            raise ValueError(f"{name_a} and {name_b} share axis {min(common)}; they must be disjoint")
+            raise ValueError(
+                f"{name_a} and {name_b} share axis {min(common)}; they must be disjoint"
+            )
     named = set(ins) | set(outs) | set(batch)
     receptive = math.prod(d for i, d in enumerate(dims) if i not in named)
     fan_in = math.prod(dims[i] for i in ins) * receptive

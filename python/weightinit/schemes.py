@@ -17,8 +17,8 @@ Conventions (see also ``weightinit.fans``):
   jax.nn.initializers' meaning: ``glorot_normal``, ``he_normal`` and ``lecun_normal`` are
   *truncated* normals (at +-2 std, rescaled by 1/0.87962566103423978), and the parameter is computed
   in the array's dtype as JAX does.
-* Randomness: keyword-only ``seed``, ``stream``, ``offset``, ``threads``, ``generator`` as in the core
-  fills. Schemes with one draw pass them to the core; schemes with several draws (orthogonal,
+* Randomness: keyword-only ``seed``, ``stream``, ``offset``, ``threads``, ``generator`` as in the
+  core fills. Schemes with one draw pass them to the core; schemes with several draws (orthogonal,
   sparse) resolve (seed, stream, generator) once and derive sub-streams, so they are reproducible
   from (seed, stream) and independent of ``threads``. NumPy's random module is never used.
 * Every argument is validated before the first write; on error the array is untouched.
@@ -29,11 +29,12 @@ from __future__ import annotations
 import math
 import numbers
 import operator
+import textwrap
 from collections.abc import Sequence
 
 import numpy as np
 
-from . import _random
+from . import _core, _random
 from .fans import Fans, _as_shape, _norm_axes, compute_fans
 from .gains import calculate_gain
 
@@ -50,15 +51,16 @@ __all__ = [
     "MODES", "DISTRIBUTIONS",
 ]
 
-#: modes of variance_scaling (JAX; fan_geo_avg as in jax>=0.4.14)
+#: modes of variance_scaling, as JAX's (fan_geo_avg: n = sqrt(fan_in * fan_out))
 MODES = ("fan_in", "fan_out", "fan_avg", "fan_geo_avg")
 #: distributions of variance_scaling (JAX, Keras)
 DISTRIBUTIONS = ("truncated_normal", "normal", "uniform")
 _TORCH_MODES = ("fan_in", "fan_out")
 # std of N(0, 1) truncated to [-2, 2]; the literal JAX and Keras divide by
 _TRUNC_STD_2 = 0.87962566103423978
-# Block of a sparse pattern selection, in elements (bounds its temporaries to ~40 MB)
-_SPARSE_BLOCK = 1 << 21
+# Elements per block of a sparse pattern selection: the block mask stays in cache while sparse_
+# writes it transposed (measured best on 2**26 elements)
+_SPARSE_BLOCK = 1 << 19
 
 
 # ----------------------------------------------------------------------------- validation helpers
@@ -97,29 +99,14 @@ def _choice(value, argname: str, accepted: Sequence[str], *, lower: bool = False
     return v
 
 
-def _target(x, argname: str = "tensor"):
-    """(ndarray view sharing x's memory, x) after the core's checks (float, writeable, ...)."""
-    return _random.as_target(x, argname), x
-
-
-def _logical_dtype(view: np.ndarray, obj) -> np.dtype:
-    """The float dtype of x (a torch bfloat16 tensor may be viewed through int16)."""
-    if view.dtype.kind != "f" and view.dtype.name != "bfloat16":
-        if "bfloat16" in str(getattr(obj, "dtype", "")):
-            import ml_dtypes
-
-            return np.dtype(ml_dtypes.bfloat16)
-    return view.dtype
+def _target(x, argname: str = "tensor") -> np.ndarray:
+    """The ndarray view sharing x's memory, after the core's checks (float dtype, writeable...)."""
+    return _random.as_target(x, argname)
 
 
 def _as_stored(view: np.ndarray, values) -> np.ndarray:
-    """Float ``values`` converted to what ``view`` stores (x's dtype, rounded to nearest even)."""
-    values = np.asarray(values, dtype=np.float64)
-    if view.dtype.kind in "iu":  # a bfloat16 tensor seen through an int16 view
-        import ml_dtypes
-
-        return values.astype(ml_dtypes.bfloat16).view(view.dtype)
-    return values.astype(view.dtype)
+    """Float ``values`` converted to ``view``'s dtype (rounded to nearest even)."""
+    return np.asarray(values, dtype=np.float64).astype(view.dtype)
 
 
 def _store(view: np.ndarray, values) -> None:
@@ -169,26 +156,33 @@ def _vs_param(fans: Fans, scale, mode: str, distribution: str, dtype: np.dtype) 
         denominator = (fan_in + fan_out) / 2
     else:
         denominator = (fan_in * fan_out) ** 0.5
-    variance = np.asarray(scale / denominator, dtype=dtype)
-    if distribution == "truncated_normal":
-        p = np.sqrt(variance) / np.asarray(_TRUNC_STD_2, dtype=dtype)
-    elif distribution == "normal":
-        p = np.sqrt(variance)
-    else:
-        p = np.sqrt(3 * variance)
-    return float(p)
+    with np.errstate(over="ignore"):
+        variance = np.asarray(scale / denominator, dtype=dtype)
+        if distribution == "truncated_normal":
+            p = np.sqrt(variance) / np.asarray(_TRUNC_STD_2, dtype=dtype)
+        elif distribution == "normal":
+            p = np.sqrt(variance)
+        else:
+            p = np.sqrt(3 * variance)
+    p = float(p)
+    if not math.isfinite(p):
+        raise ValueError(
+            f"scale={scale!r} over n={denominator!r} gives a {distribution} parameter that "
+            f"overflows {dtype.name}"
+        )
+    return p
 
 
 def _variance_scaling(x, scale, mode, distribution, in_axis, out_axis, batch_axis, fans, rk,
                       argname):
-    view, obj = _target(x)
+    view = _target(x)
     scale = _real(scale, "scale", lo=0, lo_open=True)
     mode = _choice(mode, "mode", MODES)
     distribution = _choice(distribution, "distribution", DISTRIBUTIONS)
     f = _fans(view.shape, in_axis, out_axis, batch_axis, fans, argname)
     if view.size == 0:
         return _noop_fill(x, rk)
-    p = _vs_param(f, scale, mode, distribution, _logical_dtype(view, obj))
+    p = _vs_param(f, scale, mode, distribution, view.dtype)
     if distribution == "truncated_normal":
         return _random.trunc_normal_(x, 0.0, p, -2.0 * p, 2.0 * p, **rk)
     if distribution == "normal":
@@ -199,7 +193,7 @@ def _variance_scaling(x, scale, mode, distribution, in_axis, out_axis, batch_axi
 def variance_scaling_(tensor, scale=1.0, mode="fan_in", distribution="truncated_normal",
                       in_axis=1, out_axis=0, batch_axis=(), *, fans=None, seed=None, stream=None,
                       offset=0, threads=None, generator=None):
-    r"""Fill ``tensor`` by variance scaling, with jax.nn.initializers / Keras ``VarianceScaling`` semantics.
+    r"""Fill ``tensor`` by variance scaling (jax.nn.initializers / Keras ``VarianceScaling``).
 
     ``n`` is ``fan_in``, ``fan_out``, ``(fan_in + fan_out) / 2`` (``"fan_avg"``) or
     ``sqrt(fan_in * fan_out)`` (``"fan_geo_avg"``) by ``mode``; ``variance = scale / n``:
@@ -210,7 +204,7 @@ def variance_scaling_(tensor, scale=1.0, mode="fan_in", distribution="truncated_
     * ``"normal"``: N(0, variance);
     * ``"uniform"``: U(-b, b) with ``b = sqrt(3 * variance)``.
 
-    ``s`` and ``b`` are computed as JAX does: ``scale / n`` in Python floats, then in x's dtype.
+    ``s`` and ``b`` are computed as JAX does: ``scale / n`` in Python floats, then in the array's dtype.
     Fans come from :func:`weightinit.compute_fans` with ``in_axis``, ``out_axis``, ``batch_axis``,
     which default to PyTorch's layout (out, in, \*kernel), not JAX's (\*kernel, in, out): pass
     ``in_axis=-2, out_axis=-1`` for JAX/Flax/Keras kernels. (Keras clamps fans to >= 1; a non-empty
@@ -233,7 +227,7 @@ def variance_scaling(shape, scale=1.0, mode="fan_in", distribution="truncated_no
                              "shape")
 
 
-# ----------------------------------------------------------------------------- torch: xavier, kaiming
+# ------------------------------------------------------------------------ torch: xavier, kaiming
 
 def _xavier_std(fans: Fans, gain) -> float:
     # torch.nn.init.xavier_*_: the same operations, so the same double
@@ -241,7 +235,7 @@ def _xavier_std(fans: Fans, gain) -> float:
 
 
 def _xavier(x, gain, distribution, in_axis, out_axis, batch_axis, fans, rk, argname):
-    view, _ = _target(x)
+    view = _target(x)
     gain = _real(gain, "gain", lo=0)
     gain = gain if isinstance(gain, int) else float(gain)
     f = _fans(view.shape, in_axis, out_axis, batch_axis, fans, argname)
@@ -254,9 +248,9 @@ def _xavier(x, gain, distribution, in_axis, out_axis, batch_axis, fans, rk, argn
     return _random.normal_(x, 0.0, std, **rk)
 
 
-def xavier_uniform_(tensor, gain=1.0, *, in_axis=1, out_axis=0, batch_axis=(), fans=None, seed=None,
-                    stream=None, offset=0, threads=None, generator=None):
-    r"""Fill ``tensor`` from U(-a, a), ``a = gain * sqrt(6 / (fan_in + fan_out))`` (Xavier/Glorot uniform).
+def xavier_uniform_(tensor, gain=1.0, *, in_axis=1, out_axis=0, batch_axis=(), fans=None,
+                    seed=None, stream=None, offset=0, threads=None, generator=None):
+    r"""Fill ``tensor`` from U(-a, a), ``a = gain * sqrt(6 / (fan_in + fan_out))`` (Xavier uniform).
 
     torch.nn.init.xavier_uniform_'s meaning and arithmetic: ``std = gain * sqrt(2 / (fan_in +
     fan_out))``, ``a = sqrt(3) * std`` in doubles, equal to torch's bound to the last bit.
@@ -278,9 +272,9 @@ def xavier_uniform(shape, gain=1.0, *, dtype="float32", in_axis=1, out_axis=0, b
                    _rk(seed, stream, offset, threads, generator), "shape")
 
 
-def xavier_normal_(tensor, gain=1.0, *, in_axis=1, out_axis=0, batch_axis=(), fans=None, seed=None,
-                   stream=None, offset=0, threads=None, generator=None):
-    r"""Fill ``tensor`` from N(0, std^2), ``std = gain * sqrt(2 / (fan_in + fan_out))`` (Xavier normal).
+def xavier_normal_(tensor, gain=1.0, *, in_axis=1, out_axis=0, batch_axis=(), fans=None,
+                   seed=None, stream=None, offset=0, threads=None, generator=None):
+    r"""Fill ``tensor`` from N(0, std^2), ``std = gain * sqrt(2 / (fan_in + fan_out))`` (Xavier).
 
     torch.nn.init.xavier_normal_'s meaning (a plain, untruncated normal) and arithmetic. Note
     that JAX's and Keras' ``glorot_normal`` is a *truncated* normal: see :func:`glorot_normal_`.
@@ -309,7 +303,7 @@ def _kaiming_std(fans: Fans, a, mode: str, nonlinearity: str) -> float:
 
 def _kaiming(x, a, mode, nonlinearity, distribution, in_axis, out_axis, batch_axis, fans, rk,
              argname):
-    view, _ = _target(x)
+    view = _target(x)
     mode = _choice(mode, "mode", _TORCH_MODES, lower=True)
     if nonlinearity == "leaky_relu":
         _real(a, "a")  # the slope; ignored by the other nonlinearities, as in torch
@@ -324,9 +318,9 @@ def _kaiming(x, a, mode, nonlinearity, distribution, in_axis, out_axis, batch_ax
     return _random.normal_(x, 0, std, **rk)
 
 
-def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", *, in_axis=1, out_axis=0,
-                     batch_axis=(), fans=None, seed=None, stream=None, offset=0, threads=None,
-                     generator=None):
+def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", *, in_axis=1,
+                     out_axis=0, batch_axis=(), fans=None, seed=None, stream=None, offset=0,
+                     threads=None, generator=None):
     r"""Fill ``tensor`` from U(-b, b), ``b = gain * sqrt(3 / fan_mode)`` (Kaiming/He uniform).
 
     torch.nn.init.kaiming_uniform_'s meaning and arithmetic: ``gain = calculate_gain(nonlinearity,
@@ -350,9 +344,9 @@ def kaiming_uniform(shape, a=0, mode="fan_in", nonlinearity="leaky_relu", *, dty
                     batch_axis, fans, _rk(seed, stream, offset, threads, generator), "shape")
 
 
-def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", *, in_axis=1, out_axis=0,
-                    batch_axis=(), fans=None, seed=None, stream=None, offset=0, threads=None,
-                    generator=None):
+def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", *, in_axis=1,
+                    out_axis=0, batch_axis=(), fans=None, seed=None, stream=None, offset=0,
+                    threads=None, generator=None):
     r"""Fill ``tensor`` from N(0, std^2), ``std = gain / sqrt(fan_mode)`` (Kaiming/He normal).
 
     torch.nn.init.kaiming_normal_'s meaning (a plain, untruncated normal) and arithmetic, with
@@ -374,7 +368,7 @@ def kaiming_normal(shape, a=0, mode="fan_in", nonlinearity="leaky_relu", *, dtyp
                     batch_axis, fans, _rk(seed, stream, offset, threads, generator), "shape")
 
 
-# ----------------------------------------------------------------------------- JAX/Keras-named aliases
+# ------------------------------------------------------------------------ JAX/Keras-named aliases
 
 def _vs_alias(name: str, scale: float, mode: str, distribution: str, formula: str, cite: str):
     """Build the in-place function and its allocating twin of a variance-scaling alias."""
@@ -392,14 +386,17 @@ def _vs_alias(name: str, scale: float, mode: str, distribution: str, formula: st
 
     inplace.__name__ = inplace.__qualname__ = name + "_"
     twin.__name__ = twin.__qualname__ = name
+    trunc = (" -- a *truncated* normal, unlike torch's xavier_normal_ and kaiming_normal_"
+             if distribution == "truncated_normal" else "")
     inplace.__doc__ = (
-        f"Fill ``tensor`` by {formula} -- jax.nn.initializers.{name} / Keras' {name}.\n\n"
-        f"    ``variance_scaling_(tensor, {scale!r}, {mode!r}, {distribution!r})``"
-        + (": a *truncated* normal, unlike torch's\n    xavier_normal_ / kaiming_normal_"
-           if distribution == "truncated_normal" else "")
-        + ". Fans from PyTorch's layout (out, in, *kernel) by default;\n"
-        "    pass ``in_axis=-2, out_axis=-1`` for JAX/Flax/Keras kernels (*kernel, in, out).\n"
-        f"    Returns ``tensor``.\n\n    {cite}\n"
+        f"Fill ``tensor`` as jax.nn.initializers.{name} / Keras' {name} do.\n\n"
+        + textwrap.indent(textwrap.fill(
+            f"Values: {formula}{trunc}; that is ``variance_scaling_(tensor, {scale!r}, "
+            f"{mode!r}, {distribution!r})``.", 92), "    ") + "\n"
+        "    Fans from PyTorch's layout (out, in, *kernel) by default; pass\n"
+        "    ``in_axis=-2, out_axis=-1`` for JAX/Flax/Keras kernels (*kernel, in, out).\n"
+        "    Returns ``tensor``.\n\n"
+        + textwrap.indent(textwrap.fill(cite, 92), "    ") + "\n"
     )
     twin.__doc__ = (
         f"Allocating twin of :func:`{name}_`: a new array of ``shape`` and ``dtype``\n"
@@ -458,7 +455,7 @@ def _resolve(seed, stream, generator):
 
 
 def _orthogonal(x, gain, seed, stream, threads, generator, argname):
-    view, _ = _target(x)
+    view = _target(x)
     gain = _real(gain, "gain")
     if view.ndim < 2:
         raise ValueError(f"{argname} must have at least 2 dimensions, got shape {view.shape}")
@@ -479,14 +476,14 @@ def _threads(threads) -> None:
 def orthogonal_(tensor, gain=1.0, *, seed=None, stream=None, threads=None, generator=None):
     r"""Fill ``tensor`` with a (semi-)orthogonal matrix times ``gain`` (torch.nn.init.orthogonal_).
 
-    ``tensor`` has n >= 2 dims and is seen as a (rows, cols) = (shape[0], prod(shape[1:])) matrix, as in
-    torch. ``A`` = the N(0, 1) float64 fill of stream (seed, stream) in that shape; ``Q, R =
-    qr(A)`` (of ``A^T`` when rows < cols, then transposed back), ``Q *= sign(diag(R))`` (so Q is
-    uniformly -- Haar -- distributed, Mezzadri 2007), ``x = gain * Q``, rounded to x's dtype. Then
-    ``Q^T Q = gain^2 I`` when rows >= cols and ``Q Q^T = gain^2 I`` otherwise. The QR runs in
-    float64 with numpy.linalg, so every dtype gets the same matrix, rounded; results are
-    bit-reproducible for one NumPy/LAPACK build (and for any ``threads``). ``gain`` is any finite
-    number. No ``offset``: the matrix is one draw.
+    ``tensor`` has n >= 2 dims and is seen as a (rows, cols) = (shape[0], prod(shape[1:]))
+    matrix, as in torch. ``A`` = the N(0, 1) float64 fill of (seed, stream) in that shape;
+    ``Q, R = qr(A)`` (of ``A^T`` when rows < cols, then transposed back); ``Q *= sign(diag(R))``
+    (so Q is uniformly -- Haar -- distributed, Mezzadri 2007); ``tensor = gain * Q``, rounded to
+    its dtype. Then ``Q^T Q = gain^2 I`` when rows >= cols and ``Q Q^T = gain^2 I`` otherwise.
+    The QR runs in float64 with numpy.linalg, so every dtype gets the same matrix, rounded;
+    results are bit-reproducible for one NumPy/LAPACK build (and for any ``threads``). ``gain`` is
+    any finite number. No ``offset``: the matrix is one draw.
 
     Saxe, A. M., McClelland, J. L. & Ganguli, S. (2013). Exact solutions to the nonlinear
     dynamics of learning in deep linear neural networks. arXiv:1312.6120.
@@ -501,7 +498,7 @@ def orthogonal(shape, gain=1.0, *, dtype="float32", seed=None, stream=None, thre
 
 
 def _delta_orthogonal(x, scale, in_axis, out_axis, seed, stream, threads, generator, argname):
-    view, _ = _target(x)
+    view = _target(x)
     scale = _real(scale, "scale")
     if view.ndim not in (3, 4, 5):
         raise ValueError(f"{argname} must have 3, 4 or 5 dimensions, got shape {view.shape}")
@@ -542,7 +539,8 @@ def delta_orthogonal_(tensor, scale=1.0, *, in_axis=1, out_axis=0, seed=None, st
     Dynamical isometry and a mean field theory of CNNs: How to train 10,000-layer vanilla
     convolutional neural networks. ICML.
     """
-    return _delta_orthogonal(tensor, scale, in_axis, out_axis, seed, stream, threads, generator, "tensor")
+    return _delta_orthogonal(tensor, scale, in_axis, out_axis, seed, stream, threads, generator,
+                             "tensor")
 
 
 def delta_orthogonal(shape, scale=1.0, *, dtype="float32", in_axis=1, out_axis=0, seed=None,
@@ -554,38 +552,26 @@ def delta_orthogonal(shape, scale=1.0, *, dtype="float32", in_axis=1, out_axis=0
 
 # ----------------------------------------------------------------------------- sparse
 
-def _smallest_keys_mask(key: int, stream: int, members: int, k: int, u0: int, u1: int,
-                        threads) -> np.ndarray:
-    """(u1 - u0, members) bool mask, True at the ``k`` members of each unit with the smallest keys.
+def _pattern(key: int, stream: int, units: int, members: int, k: int, threads, write) -> None:
+    """Select, in each unit, the ``k`` members with the smallest keys; ``write(u0, u1, mask)``.
 
-    The key of (unit u, member m) is word ``u * members + m`` of the pattern stream, ties broken
-    by m (the key is ``word << 32 | m``), so the selection is a pure function of the stream.
+    The key of (unit u, member m) is ``word(u * members + m) << 32 | m`` of the pattern stream
+    (equal words ordered by m), so the selection is a pure function of (seed, stream). The core's
+    ``select_smallest`` computes a block of units at a time, in parallel over units; ``mask`` is
+    a (u1 - u0, members) bool array, True at the selected members.
     """
-    mask = np.zeros((u1 - u0, members), dtype=bool)
-    if k == 0:
-        return mask
-    if k == members:
-        mask[...] = True
-        return mask
-    bits = np.empty((u1 - u0, members), dtype=np.uint32)
-    _random.random_bits_(bits, seed=key, stream=stream, offset=u0 * members, threads=threads)
-    keys = bits.astype(np.uint64)
-    del bits
-    keys <<= np.uint64(32)
-    keys |= np.arange(members, dtype=np.uint64)
-    chosen = np.argpartition(keys, k - 1, axis=1)[:, :k]
-    np.put_along_axis(mask, chosen, True, axis=1)
-    return mask
-
-
-def _blocks(units: int, members: int):
+    nthreads = _random._check_threads(threads)
     step = max(1, _SPARSE_BLOCK // max(members, 1))
+    mask = np.empty((min(step, units), members), dtype=bool)
     for u0 in range(0, units, step):
-        yield u0, min(units, u0 + step)
+        u1 = min(units, u0 + step)
+        block = mask[: u1 - u0]
+        _core.select_smallest(block, k, key, stream, u0, nthreads)
+        write(u0, u1, block)
 
 
 def _sparse(x, sparsity, std, seed, stream, threads, generator, argname):
-    view, _ = _target(x)
+    view = _target(x)
     if view.ndim != 2:
         raise ValueError(f"{argname} must have 2 dimensions, got shape {view.shape}")
     sparsity = _real(sparsity, "sparsity", lo=0, hi=1, hi_open=True)
@@ -599,10 +585,13 @@ def _sparse(x, sparsity, std, seed, stream, threads, generator, argname):
     _random.normal_(x, 0.0, std, seed=key, stream=s, threads=threads)
     if num_zeros == 0:
         return x
-    pattern = _random.derive_stream(s, "sparse_/zeros")
-    for c0, c1 in _blocks(cols, rows):  # units are columns, members the rows
-        zero = _smallest_keys_mask(key, pattern, rows, num_zeros, c0, c1, threads)
-        view[:, c0:c1][zero.T] = 0
+    zero = np.zeros((), dtype=view.dtype)
+
+    def write(c0, c1, mask):  # units are columns, members the rows
+        np.copyto(view[:, c0:c1], zero, where=mask.T)
+
+    _pattern(key, _random.derive_stream(s, "sparse_/zeros"), cols, rows, num_zeros, threads,
+             write)
     return x
 
 
@@ -629,7 +618,7 @@ def sparse(shape, sparsity, std=0.01, *, dtype="float32", seed=None, stream=None
 
 
 def _martens_sparse(x, nonzeros, std, out_axis, seed, stream, threads, generator, argname):
-    view, _ = _target(x)
+    view = _target(x)
     if view.ndim < 2:
         raise ValueError(f"{argname} must have at least 2 dimensions, got shape {view.shape}")
     nonzeros = _int(nonzeros, "nonzeros", lo=1)
@@ -649,17 +638,20 @@ def _martens_sparse(x, nonzeros, std, out_axis, seed, stream, threads, generator
     _random.normal_(x, 0.0, std, seed=key, stream=s, threads=threads)
     if nonzeros == fan:
         return x
-    pattern = _random.derive_stream(s, "martens_sparse_/nonzeros")
     moved = np.moveaxis(view, oa, 0)  # a view: unit first, its incoming weights after (C order)
-    for u0, u1 in _blocks(units, fan):
-        keep = _smallest_keys_mask(key, pattern, fan, nonzeros, u0, u1, threads)
+    zero = np.zeros((), dtype=view.dtype)
+
+    def write(u0, u1, keep):
         sub = moved[u0:u1]
-        sub[~keep.reshape(sub.shape)] = 0
+        np.copyto(sub, zero, where=~keep.reshape(sub.shape))
+
+    _pattern(key, _random.derive_stream(s, "martens_sparse_/nonzeros"), units, fan, nonzeros,
+             threads, write)
     return x
 
 
-def martens_sparse_(tensor, nonzeros=15, std=1.0, *, out_axis=0, seed=None, stream=None, threads=None,
-                    generator=None):
+def martens_sparse_(tensor, nonzeros=15, std=1.0, *, out_axis=0, seed=None, stream=None,
+                    threads=None, generator=None):
     r"""Martens' sparse initialization: exactly ``nonzeros`` non-zero incoming weights per unit.
 
     A unit is an index along ``out_axis`` (rows of a torch (out, in, \*kernel) weight by default;
@@ -673,7 +665,8 @@ def martens_sparse_(tensor, nonzeros=15, std=1.0, *, out_axis=0, seed=None, stre
 
     Martens, J. (2010). Deep learning via Hessian-free optimization. ICML.
     """
-    return _martens_sparse(tensor, nonzeros, std, out_axis, seed, stream, threads, generator, "tensor")
+    return _martens_sparse(tensor, nonzeros, std, out_axis, seed, stream, threads, generator,
+                           "tensor")
 
 
 def martens_sparse(shape, nonzeros=15, std=1.0, *, dtype="float32", out_axis=0, seed=None,
@@ -686,7 +679,7 @@ def martens_sparse(shape, nonzeros=15, std=1.0, *, dtype="float32", out_axis=0, 
 # ----------------------------------------------------------------------------- identities
 
 def _eye(x, gain, argname):
-    view, _ = _target(x)
+    view = _target(x)
     if view.ndim != 2:
         raise ValueError(f"{argname} must have 2 dimensions, got shape {view.shape}")
     gain = _real(gain, "gain")
@@ -699,7 +692,7 @@ def _eye(x, gain, argname):
 
 
 def eye_(tensor, gain=1.0):
-    """Fill a 2-D ``tensor`` with ``gain`` times the identity matrix (torch.nn.init.eye_, Keras Identity).
+    """Fill a 2-D ``tensor`` with ``gain`` times the identity (torch.nn.init.eye_, Keras Identity).
 
     ``x[i, i] = gain`` for i < min(rows, cols), zero elsewhere; with gain 1 a Linear layer
     passes as many of its inputs through unchanged as it can.
@@ -713,7 +706,7 @@ def eye(shape, gain=1.0, *, dtype="float32"):
 
 
 def _dirac(x, groups, argname):
-    view, _ = _target(x)
+    view = _target(x)
     if view.ndim not in (3, 4, 5):
         raise ValueError(f"{argname} must have 3, 4 or 5 dimensions, got shape {view.shape}")
     groups = _int(groups, "groups", lo=1)
