@@ -313,13 +313,16 @@ def trunc_normal(seed: int, stream, offset: int, n: int, mean: float = 0.0, std:
 # --------------------------------------------------------------------------------------------
 
 
-def tolerance(ref: np.ndarray, dtype, mean: float = 0.0, std: float = 1.0) -> np.ndarray:
+def tolerance(ref: np.ndarray, dtype, mean: float = 0.0, std: float = 1.0,
+              strict: bool = False) -> np.ndarray:
     """Allowed |x - ref| for a transcendental result of ``dtype`` (float32/float64 value).
 
     DESIGN.md: |x - ref| <= tol * max(1, |ref|) (tol 4e-6 float32, 1e-12 float64).  That bound is
     stated for the standard distributions; for N(mean, std) the error of z is scaled by std and the
     final ``mean + std * z`` is rounded in the target precision, so the bound actually used is the
     larger of the DESIGN bound and tol * std * max(1, |z|) + 4 eps (|mean| + |std z|).
+    ``strict=True`` drops the DESIGN term: only z's relative error scaled by std is allowed (for
+    std < 1 that is much tighter than DESIGN's absolute 4e-6; a correct kernel meets it).
     """
     dtype = np.dtype(dtype)
     cdt = _compute_dtype(dtype)
@@ -327,7 +330,7 @@ def tolerance(ref: np.ndarray, dtype, mean: float = 0.0, std: float = 1.0) -> np
     eps = float(np.finfo(cdt).eps)
     ref = np.asarray(ref, dtype=np.float64)
     std = abs(float(std))
-    design = tol * np.maximum(1.0, np.abs(ref))
+    design = np.zeros_like(ref) if strict else tol * np.maximum(1.0, np.abs(ref))
     if std == 0:
         return np.maximum(design, 4 * eps * abs(float(mean)))
     z = (ref - float(mean)) / std
@@ -367,11 +370,14 @@ def expected(kind: str, seed: int, stream, offset: int, n: int, dtype="float32",
     raise ValueError(f"unknown kind {kind!r}")
 
 
-def assert_matches(x, kind: str, seed: int, stream, offset: int, dtype=None, **params) -> None:
+def assert_matches(x, kind: str, seed: int, stream, offset: int, dtype=None, strict: bool = True,
+                   **params) -> None:
     """Assert that the flat C-order values of ``x`` are the reference values of a fill.
 
     bits / uniform: bit-identical.  normal / trunc_normal: within :func:`tolerance` of the float64
     reference (plus half an ulp of the 16-bit dtypes, which round the float32 value).
+    By default (``strict=True``) the tolerance is on z scaled by std (see :func:`tolerance`);
+    ``strict=False`` also accepts anything within DESIGN.md's literal bound.
     """
     x = np.asarray(x)
     dtype = np.dtype(dtype if dtype is not None else x.dtype)
@@ -393,7 +399,7 @@ def assert_matches(x, kind: str, seed: int, stream, offset: int, dtype=None, **p
     mean = params.get("mean", 0.0)
     std = params.get("std", 1.0)
     got = flat.astype(np.float64)
-    allowed = tolerance(ref, dtype, mean, std)
+    allowed = tolerance(ref, dtype, mean, std, strict=strict)
     if dtype.itemsize == 2:
         allowed = allowed + half_ulp(ref, dtype) * (1 + 2.0**-8)
     err = np.abs(got - ref)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import reference as R
 from conftest import CONFIGS, config_id, fill, np_dtype
@@ -182,3 +184,21 @@ def test_same_arguments_same_bytes_repeatedly():
     first = _fill_new(cfg, 100_000, seed=3, stream="again")
     for _ in range(3):
         assert _bytes_equal(_fill_new(cfg, 100_000, seed=3, stream="again"), first)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(cfg=st.sampled_from(CONFIGS),
+       cuts=st.lists(st.integers(0, 50_000), max_size=8),
+       threads=st.lists(st.integers(1, 7), min_size=9, max_size=9),
+       offset=st.integers(0, 2**64 - 50_001))
+def test_property_any_chunking_and_threads_equal_one_fill(cfg, cuts, threads, offset):
+    kind, dtype, params = cfg
+    n = 50_000
+    whole = _fill_new(cfg, n, seed=SEED, stream=offset % 5, offset=offset, threads=1)
+    x = np.zeros(n, dtype=whole.dtype)
+    bounds = sorted(set([0, n] + cuts))
+    for i, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):
+        fill(kind, x[lo:hi], seed=SEED, stream=offset % 5, offset=offset + lo, threads=threads[i],
+             **params)
+    assert _bytes_equal(x, whole)

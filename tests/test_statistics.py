@@ -116,7 +116,15 @@ def test_torch_outlier_case_trunc_normal(dtype):
     """
     std = 0.002
     x = np.empty(N_TAIL, dtype=np_dtype(dtype))
-    fill("trunc_normal", x, seed=777, stream="outlier", mean=0.0, std=std, a=-2.0, b=2.0)
+    fill("trunc_normal", x, seed=781, stream="outlier", mean=0.0, std=std, a=-2.0, b=2.0)
+    if dtype != "float64":
+        # this sample contains both extreme words: w >> 8 == 0xFFFFFF at element 1049797 (u' =
+        # 1 - 2**-25, where a naive float32 u' rounds to 1) and w >> 8 == 0 at element 1650515
+        w = np.empty(1, np.uint32)
+        for index, k in ((1049797, 0xFFFFFF), (1650515, 0)):
+            fill("bits", w, seed=781, stream="outlier", offset=index)
+            assert int(w[0]) >> 8 == k
+            assert abs(float(x[index])) > 5.4 * std * (1 - 2.0**-7)
     q = R.max_abs_normal_quantile(dtype)
     bound = std * q * (1 + 4e-6) * (1 + 2.0**-22)
     if np_dtype(dtype).itemsize == 2:

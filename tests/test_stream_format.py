@@ -140,7 +140,8 @@ def test_isa_reports_a_known_name():
     assert weightinit.isa() in ("avx2", "portable")
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(
     cfg=st.sampled_from(CONFIGS),
     seed=st.integers(0, 2**64 - 1),
