@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import weightinit as wi
-from conftest import fill
+from conftest import fill, np_dtype
 
 FLOAT_FILLS = {
     "uniform_": lambda x, **kw: wi.uniform_(x, **kw),
@@ -283,3 +283,27 @@ def test_constant_fills():
         assert np.all(v[:, 1::2] == -2.5)
         assert np.array_equal(np.ascontiguousarray(v[:, 0::2]).view(np.uint8),
                               np.ascontiguousarray(before[:, 0::2]).view(np.uint8))
+
+
+@pytest.mark.parametrize(
+    "dtype, call, match",
+    [
+        ("float32", lambda x: wi.uniform_(x, -3e38, 3e38), "b - a"),
+        ("float32", lambda x: wi.normal_(x, std=1e39), "std"),
+        ("float16", lambda x: wi.uniform_(x, -1e5, 1e5), "float16"),
+        ("float16", lambda x: wi.normal_(x, mean=7e4), "mean"),
+        ("bfloat16", lambda x: wi.trunc_normal_(x, std=1e39), "std"),
+        ("float64", lambda x: wi.uniform_(x, -1e308, 1e308), "b - a"),
+    ],
+)
+def test_parameters_beyond_the_dtype_range(dtype, call, match):
+    x = np.full(16, 7, dtype=np_dtype(dtype))
+    before = x.tobytes()
+    with pytest.raises(ValueError, match=match):
+        call(x)
+    assert x.tobytes() == before
+
+
+def test_wide_truncation_bounds_are_fine_for_16_bit_dtypes():
+    x = wi.trunc_normal((1000,), std=0.02, a=-1e6, b=1e6, dtype="float16", seed=1)
+    assert np.all(np.abs(x.astype(np.float32)) <= 0.02 * 5.5)

@@ -335,10 +335,29 @@ def _check_bounds(a: Any, b: Any, names: Tuple[str, str] = ("a", "b")) -> Tuple[
     return a, b
 
 
-def _prepare(x: Any, seed: Any, stream: Any, offset: Any, threads: Any, generator: Any, bits: bool = False):
+# Largest finite value of each output dtype. float16 and bfloat16 are computed in float32, so
+# their spans (b - a) must also be finite in float32.
+_FINITE_MAX = {"float64": 1.7976931348623157e308, "float32": 3.4028234663852886e38,
+               "float16": 65504.0, "bfloat16": 3.3895313892515355e38}
+
+
+def _check_representable(dt: np.dtype, values: Tuple[Tuple[str, float], ...], span: Optional[float] = None) -> None:
+    limit = _FINITE_MAX[dt.name]
+    for name, v in values:
+        if abs(v) > limit:
+            raise ValueError(f"{name}={v} is outside the finite range of {dt.name} (|{name}| <= {limit:g})")
+    arith = "float64" if dt.name == "float64" else "float32"
+    if span is not None and span > _FINITE_MAX[arith]:
+        raise ValueError(f"b - a = {span} overflows the {arith} arithmetic of a {dt.name} fill")
+
+
+def _prepare(x: Any, seed: Any, stream: Any, offset: Any, threads: Any, generator: Any, bits: bool = False,
+             values: Tuple[Tuple[str, float], ...] = (), span: Optional[float] = None):
     """Validates the target and the randomness of one fill; returns (array, key, stream, offset, threads).
     The generator advances only after everything else has been checked."""
     arr = as_target(x, bits=bits)
+    if values:
+        _check_representable(arr.dtype, values, span)
     offset = _check_offset(offset, arr.size)
     threads = _check_threads(threads)
     if seed is not None and generator is None:
@@ -380,7 +399,8 @@ def uniform_(
     bfloat16 get the float32 value rounded to nearest even.
     """
     a, b = _check_bounds(a, b)
-    arr, key, sid, offset, threads = _prepare(tensor, seed, stream, offset, threads, generator)
+    arr, key, sid, offset, threads = _prepare(tensor, seed, stream, offset, threads, generator,
+                                              values=(("a", a), ("b", b)), span=b - a)
     _core.fill_uniform(arr, key, sid, offset, a, b, threads)
     return tensor
 
@@ -399,7 +419,8 @@ def normal_(
     """Fills ``tensor`` with N(mean, std**2) by Box-Muller (torch.nn.init.normal_)."""
     mean = _check_real(mean, "mean")
     std = _check_std(std)
-    arr, key, sid, offset, threads = _prepare(tensor, seed, stream, offset, threads, generator)
+    arr, key, sid, offset, threads = _prepare(tensor, seed, stream, offset, threads, generator,
+                                              values=(("mean", mean), ("std", std)))
     _core.fill_normal(arr, key, sid, offset, mean, std, threads)
     return tensor
 
@@ -427,7 +448,8 @@ def trunc_normal_(
     mean = _check_real(mean, "mean")
     std = _check_std(std)
     a, b = _check_bounds(a, b)
-    arr, key, sid, offset, threads = _prepare(tensor, seed, stream, offset, threads, generator)
+    arr, key, sid, offset, threads = _prepare(tensor, seed, stream, offset, threads, generator,
+                                              values=(("mean", mean), ("std", std)))
     _core.fill_trunc_normal(arr, key, sid, offset, mean, std, a, b, threads)
     return tensor
 
