@@ -1,0 +1,282 @@
+"""The ``weightinit`` command line (also ``python -m weightinit``).
+
+    weightinit init [ARCH | spec.json] [--dtype D] [--seed N] [--threads N] [--out PATH]
+    weightinit list [--json]
+    weightinit spec ARCH [--out spec.json]
+    weightinit recommend ACTIVATION [--param X]
+    weightinit bench [...]
+
+Exit status: 0 success; 1 the work failed (unwritable path, not enough disk space, I/O error);
+2 bad usage (unknown architecture or command, bad option, invalid spec file); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import secrets
+import sys
+import time
+from typing import List, Optional
+
+PROG = "weightinit"
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPT = 0, 1, 2, 130
+_DTYPES = ("float32", "bfloat16", "float16", "float64")
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _human(n: float, unit: str = "B") -> str:
+    for prefix in ("", "K", "M", "G", "T"):
+        if abs(n) < 1000 or prefix == "T":
+            return f"{n:.1f} {prefix}{unit}" if prefix else f"{int(n)} {unit}"
+        n /= 1000
+    return f"{n} {unit}"  # pragma: no cover
+
+
+def _parser() -> argparse.ArgumentParser:
+    from .architectures import names
+
+    p = argparse.ArgumentParser(
+        prog=PROG,
+        description="Fast, reproducible neural-network weight initialization. Writes whole "
+                    "initialized models as .safetensors files in bounded memory.",
+        epilog="Run 'weightinit COMMAND --help' for a command's options. Exit status: 0 ok, "
+               "1 failure (I/O, disk space), 2 bad usage, 130 interrupted.")
+    from . import __version__
+
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    pi = sub.add_parser(
+        "init", help="initialize a model and write it as a .safetensors file",
+        description="Initialize every tensor of a built-in architecture or a JSON model spec "
+                    "and write it to a .safetensors file, filling the file in place (peak memory "
+                    "stays small whatever the model size). The same seed gives the same bytes "
+                    "for any --threads. The file appears under its final name only once "
+                    "complete.",
+        epilog=f"Architectures: {', '.join(names())} (see 'weightinit list'). "
+               "Example: weightinit init llama-7b --dtype bfloat16 --seed 0")
+    pi.add_argument("model", nargs="?", default="gpt2", metavar="ARCH|SPEC.json",
+                    help="a built-in architecture or a model spec file (default: gpt2)")
+    pi.add_argument("--dtype", default="float32", choices=_DTYPES,
+                    help="dtype of the tensors (default: float32)")
+    pi.add_argument("--seed", type=_seed, default=None,
+                    help="seed, an integer in [0, 2**64) (default: a fresh random seed, printed "
+                         "and stored in the file's metadata)")
+    pi.add_argument("--threads", type=_positive, default=None,
+                    help="threads filling the tensors (default: every usable CPU, or "
+                         "$WEIGHTINIT_NUM_THREADS)")
+    pi.add_argument("--out", "-o", default=None, metavar="PATH",
+                    help="output file (default: ARCH-init.safetensors)")
+    pi.add_argument("--progress", dest="progress", action="store_true", default=None,
+                    help="show a progress bar even when stderr is not a terminal")
+    pi.add_argument("--no-progress", dest="progress", action="store_false",
+                    help="never show a progress bar (default: shown on a terminal)")
+    pi.add_argument("--fsync", action="store_true",
+                    help="wait until the data is on disk before renaming the file into place")
+
+    pl = sub.add_parser("list", help="list the built-in architectures with parameter counts",
+                        description="List the built-in architectures: name, parameter count, "
+                                    "size in float32 and bfloat16, description and source.")
+    pl.add_argument("--json", action="store_true", help="machine-readable output")
+    pl.add_argument("--verbose", "-v", action="store_true", help="also print each source")
+
+    ps = sub.add_parser("spec", help="print or save an architecture's model spec (JSON)",
+                        description="Print a built-in architecture's model spec as JSON (or "
+                                    "save it with --out), to edit and pass to 'weightinit init'.")
+    ps.add_argument("arch", metavar="ARCH", help="a built-in architecture")
+    ps.add_argument("--out", "-o", default=None, metavar="PATH", help="write to PATH")
+
+    pr = sub.add_parser("recommend", help="recommended initialization for an activation",
+                        description="Print the initialization recommended for the weights "
+                                    "that feed ACTIVATION, with the reason and references.")
+    pr.add_argument("activation", metavar="ACTIVATION",
+                    help="relu, leaky_relu, prelu, gelu, silu, tanh, sigmoid, selu, ...")
+    pr.add_argument("--param", type=float, default=None,
+                    help="negative slope of leaky_relu / initial slope of prelu")
+    pr.add_argument("--json", action="store_true", help="machine-readable output")
+
+    sub.add_parser("bench", add_help=False, help="measure fill throughput against NumPy / torch "
+                                                 "(options: weightinit bench --help)")
+    return p
+
+
+def _seed(text: str) -> int:
+    try:
+        v = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if not 0 <= v < 2**64:
+        raise argparse.ArgumentTypeError(f"must be in [0, 2**64), got {v}")
+    return v
+
+
+def _positive(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
+    return v
+
+
+def _load_model(model: str):
+    """(spec, default output stem) for an architecture name or a spec file."""
+    from . import architectures
+    from .models import ModelSpec
+
+    if os.path.isfile(model) or model.endswith(".json"):
+        try:
+            spec = ModelSpec.load(model)
+        except FileNotFoundError:
+            raise _UsageError(f"spec file {model!r} not found") from None
+        except IsADirectoryError:
+            raise _UsageError(f"{model!r} is a directory, not a spec file") from None
+        except (ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
+            raise _UsageError(f"invalid spec file {model!r}: {exc}") from None
+        stem = os.path.splitext(os.path.basename(model))[0]
+        return spec, (spec.name or stem)
+    try:
+        name = architectures.canonical(model)
+    except ValueError as exc:
+        raise _UsageError(f"{exc}. Run 'weightinit list' to see them, or pass a spec .json "
+                          "file") from None
+    return architectures.get(name), name
+
+
+def _cmd_init(args) -> int:
+    from .safetensors_io import save_safetensors
+
+    spec, stem = _load_model(args.model)
+    out = args.out or f"{re.sub(r'[^A-Za-z0-9_.+-]+', '-', stem)}-init.safetensors"
+    seed = args.seed if args.seed is not None else secrets.randbits(64)
+    n = spec.num_params()
+    size = spec.nbytes(args.dtype)
+    print(f"{PROG}: {stem}: {n:,} parameters, {len(spec)} tensors, {args.dtype} "
+          f"({_human(size)}), seed {seed} -> {out}", file=sys.stderr)
+    t0 = time.perf_counter()
+    try:
+        save_safetensors(spec, out, seed=seed, dtype=args.dtype, threads=args.threads,
+                         progress=args.progress, fsync=args.fsync)
+    except (ValueError, TypeError) as exc:
+        raise _UsageError(str(exc)) from None
+    dt = time.perf_counter() - t0
+    total = os.path.getsize(out)
+    print(f"wrote {out}: {_human(total)} in {dt:.2f} s ({_human(total / dt, 'B/s')}), seed {seed}")
+    return EXIT_OK
+
+
+def _cmd_list(args) -> int:
+    from . import architectures
+
+    rows = []
+    for name in architectures.names():
+        spec = architectures.get(name)
+        rows.append(dict(name=name, params=spec.num_params(), tensors=len(spec),
+                         bytes_float32=spec.nbytes("float32"),
+                         bytes_bfloat16=spec.nbytes("bfloat16"),
+                         aliases=list(architectures.ARCHITECTURES[name][2]),
+                         description=spec.description, source=spec.source))
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return EXIT_OK
+    print(f"{'name':<12} {'parameters':>15} {'float32':>10} {'bfloat16':>10}  description")
+    for r in rows:
+        print(f"{r['name']:<12} {r['params']:>15,} {_human(r['bytes_float32']):>10} "
+              f"{_human(r['bytes_bfloat16']):>10}  {r['description']}")
+        if args.verbose:
+            print(f"{'':<12} source: {r['source']}")
+    return EXIT_OK
+
+
+def _cmd_spec(args) -> int:
+    spec, _ = _load_model(args.arch)
+    if args.out:
+        spec.save(args.out)
+        print(f"wrote {args.out}: {len(spec)} tensors, {spec.num_params():,} parameters",
+              file=sys.stderr)
+    else:
+        print(spec.to_json())
+    return EXIT_OK
+
+
+def _cmd_recommend(args) -> int:
+    from .recommend import recommend
+
+    try:
+        rec = recommend(args.activation, args.param)
+    except (ValueError, TypeError) as exc:
+        raise _UsageError(str(exc)) from None
+    if args.json:
+        d = {k: getattr(rec, k) for k in ("activation", "scheme", "distribution", "mode", "gain",
+                                          "scale", "bias", "formula", "why")}
+        d.update(kwargs=dict(rec.kwargs), references=list(rec.references),
+                 alternatives=list(rec.alternatives))
+        print(json.dumps(d, indent=1))
+        return EXIT_OK
+    call = ", ".join(f"{k}={v!r}" for k, v in rec.kwargs)
+    print(f"activation:   {rec.activation}")
+    print(f"scheme:       weightinit.{rec.scheme}(w{', ' + call if call else ''})")
+    print(f"weights:      {rec.formula}")
+    print(f"gain:         {rec.gain:.6g} (variance scale {rec.scale:.6g}, {rec.mode})")
+    print(f"bias:         {rec.bias}")
+    print(f"why:          {rec.why}")
+    for alt in rec.alternatives:
+        print(f"alternative:  {alt}")
+    for ref in rec.references:
+        print(f"reference:    {ref}")
+    return EXIT_OK
+
+
+def _cmd_bench(argv: List[str]) -> int:
+    try:
+        from . import benchmark
+    except ImportError as exc:
+        print(f"{PROG} bench: the benchmark module is not available ({exc})", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return int(benchmark.main(list(argv)) or 0)
+    except SystemExit as e:
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else EXIT_USAGE)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Entry point of the ``weightinit`` console script; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "bench":
+        return _cmd_bench(argv[1:])
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help / --version (0) or a usage error, already printed (2)
+        return e.code if isinstance(e.code, int) else EXIT_USAGE
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    cmd = {"init": _cmd_init, "list": _cmd_list, "spec": _cmd_spec,
+           "recommend": _cmd_recommend}[args.command]
+    try:
+        return cmd(args)
+    except _UsageError as exc:
+        print(f"{PROG} {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPT
+    except BrokenPipeError:  # pragma: no cover - e.g. 'weightinit spec gpt2 | head'
+        return EXIT_OK
+    except OSError as exc:
+        what = exc.strerror or str(exc)
+        where = f": {exc.filename}" if exc.filename and str(exc.filename) not in what else ""
+        print(f"{PROG} {args.command}: error: {what}{where}", file=sys.stderr)
+        return EXIT_FAIL
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
