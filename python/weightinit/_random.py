@@ -341,13 +341,24 @@ _FINITE_MAX = {"float64": 1.7976931348623157e308, "float32": 3.4028234663852886e
                "float16": 65504.0, "bfloat16": 3.3895313892515355e38}
 
 
+_LIMITS = {}  # dtype -> (largest finite value, largest span of its arithmetic); filled lazily
+
+
+def _limits(dt: np.dtype) -> Tuple[float, float]:
+    got = _LIMITS.get(dt)  # dtype.name is slow; the dtype itself hashes fast
+    if got is None:
+        arith = "float64" if dt.name == "float64" else "float32"
+        got = _LIMITS[dt] = (_FINITE_MAX[dt.name], _FINITE_MAX[arith])
+    return got
+
+
 def _check_representable(dt: np.dtype, values: Tuple[Tuple[str, float], ...], span: Optional[float] = None) -> None:
-    limit = _FINITE_MAX[dt.name]
+    limit, span_limit = _limits(dt)
     for name, v in values:
         if abs(v) > limit:
             raise ValueError(f"{name}={v} is outside the finite range of {dt.name} (|{name}| <= {limit:g})")
-    arith = "float64" if dt.name == "float64" else "float32"
-    if span is not None and span > _FINITE_MAX[arith]:
+    if span is not None and span > span_limit:
+        arith = "float64" if dt.name == "float64" else "float32"
         raise ValueError(f"b - a = {span} overflows the {arith} arithmetic of a {dt.name} fill")
 
 
