@@ -447,7 +447,7 @@ def scheme_cases(n: int) -> List[Case]:
         ortho_numpy, "standard_normal float64, np.linalg.qr, sign fix, cast copy",
         lambda t: T().orthogonal_(t), shape=lambda n: (orows, ocols), ref=False,
         notes=(f"orthogonal_ is a QR factorization (compute-bound), timed on a {orows}x{ocols} "
-               "matrix; x fill not applicable",)))
+               "matrix, so no x fill",)))
     return cases
 
 
@@ -772,11 +772,13 @@ def format_table(rows: Sequence[Row], info: Optional[Dict[str, Any]] = None,
         columns = [c for c in ("PCG64", "Philox", "torch") if c in present]
 
     def mark(note: str) -> str:
-        if not note:
-            return ""
-        if note not in notes:
-            notes.append(note)
-        return f" [{notes.index(note) + 1}]"
+        """Footnote markers for ``note`` ("; " separates independent notes)."""
+        out = ""
+        for part in filter(None, note.split("; ")):
+            if part not in notes:
+                notes.append(part)
+            out += f"[{notes.index(part) + 1}]"
+        return " " + out if out else ""
 
     thr = info.get("threads") if info else None
     head = ["fill", "dtype", "time", "G elem/s", "GB/s", "x fill"] + [f"x {c}" for c in columns]

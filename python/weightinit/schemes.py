@@ -519,7 +519,7 @@ def _delta_orthogonal(x, scale, in_axis, out_axis, seed, stream, threads, genera
     q = float(scale) * _orthogonal_matrix(n_out, n_in, key, s, threads)  # (out, in), Q^T Q = I
     # JAX puts the matrix at kernel index (k - 1) // 2 of every spatial axis
     idx = tuple(slice(None) if d in (ia, oa) else (k - 1) // 2 for d, k in enumerate(view.shape))
-    view[...] = 0
+    _random.zeros_(view)  # multithreaded stream stores; ml_dtypes assigns bfloat16 per element
     _store(view[idx], q if oa < ia else q.T)
     return x
 
@@ -685,7 +685,7 @@ def _eye(x, gain, argname):
     gain = _real(gain, "gain")
     if view.size == 0:
         return x
-    view[...] = 0
+    _random.zeros_(view)  # multithreaded stream stores; ml_dtypes assigns bfloat16 per element
     i = np.arange(min(view.shape))
     view[i, i] = _as_stored(view, gain)
     return x
@@ -722,7 +722,7 @@ def _dirac(x, groups, argname):
     out_idx = (g[:, None] * out_per_group + d[None, :]).ravel()
     in_idx = np.tile(d, groups)
     centre = tuple(k // 2 for k in view.shape[2:])  # torch's centre
-    view[...] = 0
+    _random.zeros_(view)  # multithreaded stream stores; ml_dtypes assigns bfloat16 per element
     view[(out_idx, in_idx) + centre] = _as_stored(view, 1.0)
     return x
 
