@@ -157,13 +157,12 @@ inline void scatter(char* dst, int64_t stride, const unsigned char* src, size_t 
 
 bool aligned(const void* p, size_t a) { return (reinterpret_cast<uintptr_t>(p) % a) == 0; }
 
-DistParams make_params(const RandomSpec& s, DType dtype) {
+DistParams make_params(const RandomSpec& s) {
   DistParams P;
   P.k0 = uint32_t(s.seed);
   P.k1 = uint32_t(s.seed >> 32);
   P.s0 = uint32_t(s.stream);
   P.s1 = uint32_t(s.stream >> 32);
-  (void)dtype;
   switch (s.dist) {
     case Dist::Bits: break;
     case Dist::Uniform:
@@ -246,7 +245,7 @@ void fill_random(const FillTarget& t, const RandomSpec& spec, int threads) {
     fill_constant(t, bytes, threads);
     return;
   }
-  DistParams P = make_params(spec, t.dtype);
+  DistParams P = make_params(spec);
   // Past the last-level cache share of a core, write around the caches (no read-for-ownership).
   P.nontemporal = n * isz >= kNontemporalBytes;
   const int nthreads = effective_threads(threads, n);
@@ -314,7 +313,7 @@ void select_smallest(unsigned char* mask, uint64_t units, uint64_t members, uint
   spec.dist = Dist::Bits;
   spec.seed = seed;
   spec.stream = stream;
-  const DistParams P = make_params(spec, DType::U32);
+  const DistParams P = make_params(spec);
   const ChunkKernel kern = table().bits;
   // Units per task: about kTask keys, at least one unit.
   const uint64_t per_task = std::max<uint64_t>(1, kTask / members);

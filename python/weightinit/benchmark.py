@@ -139,10 +139,9 @@ def best_times_round_robin(fns: Dict[str, Callable[[], Any]], repeat: int = 5,
     return {k: Timing(v, elements, runs) for k, v in best.items()}
 
 
-def best_time_small(fn: Callable[[], Any], repeat: int = 7, min_batch_seconds: float = 0.02,
-                    elements: int = SMALL_N) -> Timing:
-    """Per-call time of a fast callable: batches of calls lasting >= ``min_batch_seconds``, best
-    batch of ``repeat``."""
+def _calibrate(fn: Callable[[], Any], min_batch_seconds: float) -> Tuple[int, float]:
+    """After a warm-up, the number of calls of ``fn`` whose batch lasts >= ``min_batch_seconds``,
+    and that batch's duration in seconds."""
     for _ in range(10):
         fn()
     number = 1
@@ -154,6 +153,14 @@ def best_time_small(fn: Callable[[], Any], repeat: int = 7, min_batch_seconds: f
         if dt >= min_batch_seconds:
             break
         number *= 2 if dt <= 0 else max(2, min(10, int(min_batch_seconds / dt) + 1))
+    return number, dt
+
+
+def best_time_small(fn: Callable[[], Any], repeat: int = 7, min_batch_seconds: float = 0.02,
+                    elements: int = SMALL_N) -> Timing:
+    """Per-call time of a fast callable: batches of calls lasting >= ``min_batch_seconds``, best
+    batch of ``repeat``."""
+    number, dt = _calibrate(fn, min_batch_seconds)
     best = dt / number
     for _ in range(max(1, repeat) - 1):
         t0 = _ns()
@@ -170,18 +177,7 @@ def best_times_small_round_robin(fns: Dict[str, Callable[[], Any]], repeat: int 
     the callables' batches taken in turn, best batch of ``repeat`` kept for each."""
     numbers = {}
     for k, fn in fns.items():
-        for _ in range(10):
-            fn()
-        number = 1
-        while True:
-            t0 = _ns()
-            for _ in range(number):
-                fn()
-            dt = (_ns() - t0) * 1e-9
-            if dt >= min_batch_seconds:
-                break
-            number *= 2 if dt <= 0 else max(2, min(10, int(min_batch_seconds / dt) + 1))
-        numbers[k] = number
+        numbers[k] = _calibrate(fn, min_batch_seconds)[0]
     best = {k: math.inf for k in fns}
     for _ in range(max(1, repeat)):
         for k, fn in fns.items():
