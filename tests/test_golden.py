@@ -7,6 +7,7 @@ even, and that within tolerance + half an ulp of the golden value.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -107,3 +108,37 @@ def test_extreme_words(ext):
     assert int(x[1]) == ext["word"]
     k = ext["word"] >> 8
     assert k == (0 if ext["which"] == "min" else 0xFFFFFF)
+
+
+# The exact bits of this implementation's transcendental fills. DESIGN.md only bounds them
+# against the reference (tolerance), but a checkpoint must not change between versions of
+# weightinit: every kernel change (a faster log, one division instead of three, lane
+# compaction) has to keep these digests. IEEE operations with explicit FMA only, so the
+# bits are the same on every machine and ISA path.
+BIT_PINS = [
+    ('normal', 'float32', {}, '56d9708a0cdda1aa2cebdbe5'),
+    ('normal', 'float32', {'mean': 0.5, 'std': 3.0}, '2d7fcf01e4e966063f2e135a'),
+    ('normal', 'float64', {}, 'd9a2642d36bf4fec975a8cd2'),
+    ('normal', 'float64', {'mean': -1.0, 'std': 0.02}, '545110972e06838478e15139'),
+    ('normal', 'bfloat16', {}, '999c895767fc97984a693a46'),
+    ('normal', 'float16', {}, '4a2c04d9e4333060f6b37d2e'),
+    ('trunc_normal', 'float32', {}, 'ffda570e82bf4fbceb310ac0'),
+    ('trunc_normal', 'float32', {'mean': 0.1, 'std': 0.02, 'a': -0.5, 'b': 3.0}, '27e35250db95c62732e983be'),
+    ('trunc_normal', 'float32', {'a': -7.0, 'b': -6.5}, '92bb1af19ce0e32f3ddf1570'),
+    ('trunc_normal', 'float32', {'a': 6.5, 'b': 9.0}, '62bbb700215ced63571283c4'),
+    ('trunc_normal', 'float32', {'a': -30.0, 'b': 30.0}, '5f9fbf5338f269d220a6855b'),
+    ('trunc_normal', 'float64', {}, '518fe850539731c1095fbee1'),
+    ('trunc_normal', 'float64', {'a': -0.5, 'b': 3.0}, '6f19e8774d1812e65e164dbd'),
+    ('trunc_normal', 'float64', {'a': -7.0, 'b': -6.5}, '62626ef1f4136b58979230b8'),
+    ('trunc_normal', 'float64', {'a': -40.0, 'b': 40.0}, 'f467175d4e72f6cfb3c2e81b'),
+    ('trunc_normal', 'bfloat16', {}, '6410991aeceac9c499a2f194'),
+    ('trunc_normal', 'float16', {'a': 0.0, 'b': 2.0}, '2696cd6c1d930ab9830cf73a'),
+]
+
+
+@pytest.mark.parametrize("kind,dtype,params,digest", BIT_PINS,
+                         ids=[f"{k}-{d}-" + "-".join(f"{a}{v}" for a, v in p.items()) for k, d, p, _ in BIT_PINS])
+def test_transcendental_bits_are_pinned(isa, kind, dtype, params, digest):
+    x = np.zeros(40_009, dtype=np_dtype(dtype))  # an odd length at an odd offset: head and tail paths
+    fill(kind, x, seed=20261123, stream="pin", offset=13, **params)
+    assert hashlib.sha256(x.tobytes()).hexdigest()[:24] == digest

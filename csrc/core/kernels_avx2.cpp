@@ -29,7 +29,10 @@ inline void mulhilo(__m256i a, __m256i m, __m256i& hi, __m256i& lo) {
 
 // One Philox round on kGroups independent groups of 8 blocks (independent chains hide latency).
 constexpr int kGroups = 4;
+// Unrolled, the state stays in registers (GCC -O3 does so anyway; rolled at -O2 it kept the
+// state on the stack and ran 20% slower on Zen 3).
 inline void round_all(Words8* w, __m256i k0, __m256i k1, __m256i m0, __m256i m1) {
+#pragma GCC unroll 8
   for (int g = 0; g < kGroups; ++g) {
     __m256i h0, l0, h1, l1;
     mulhilo(w[g].x[0], m0, h0, l0);
