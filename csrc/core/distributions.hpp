@@ -59,24 +59,42 @@ WI_INLINE void box_muller_f64(F u1, F u2, F& z0, F& z1) {
 
 // Truncated normal by inverse CDF from u' (= mid uniform) and 1 - u' (from the complemented word),
 // both exact near 0, so neither tail can produce a value beyond the extreme uniforms' quantile.
+// p = Phi(a) + u' (Phi(b) - Phi(a)) and q = 1 - p, each from its own side.
 template <class F>
-WI_INLINE F trunc_f32(F um, F umc, const DistParams& P) {
-  const F p = fmadd(um, F(P.dp32), F(P.pa32));
-  const F q = fmadd(umc, F(P.dq32), F(P.qb32));
-  F z = mathfun::ndtri_f32(p, q);
+WI_INLINE void trunc_pq_f32(F um, F umc, const DistParams& P, F& p, F& q) {
+  p = fmadd(um, F(P.dp32), F(P.pa32));
+  q = fmadd(umc, F(P.dq32), F(P.qb32));
+}
+// z = Phi^-1(p) clamped to the standardized bounds, then mean + std z clamped to [a, b].
+template <class F>
+WI_INLINE F trunc_finish_f32(F z, const DistParams& P) {
   z = vmin(vmax(z, F(P.alpha32)), F(P.beta32));
   const F v = affine(z, F(P.lo32), F(P.scale32));
   return vmin(vmax(v, F(P.a32)), F(P.b32));
 }
+template <class F>
+WI_INLINE F trunc_f32(F um, F umc, const DistParams& P) {
+  F p, q;
+  trunc_pq_f32(um, umc, P, p, q);
+  return trunc_finish_f32(mathfun::ndtri_f32(p, q), P);
+}
 
 template <class F>
-WI_INLINE F trunc_f64(F um, F umc, const DistParams& P) {
-  const F p = fmadd(um, F(P.dp64), F(P.pa64));
-  const F q = fmadd(umc, F(P.dq64), F(P.qb64));
-  F z = mathfun::ndtri_f64(p, q);
+WI_INLINE void trunc_pq_f64(F um, F umc, const DistParams& P, F& p, F& q) {
+  p = fmadd(um, F(P.dp64), F(P.pa64));
+  q = fmadd(umc, F(P.dq64), F(P.qb64));
+}
+template <class F>
+WI_INLINE F trunc_finish_f64(F z, const DistParams& P) {
   z = vmin(vmax(z, F(P.alpha64)), F(P.beta64));
   const F v = affine(z, F(P.lo64), F(P.scale64));
   return vmin(vmax(v, F(P.a64)), F(P.b64));
+}
+template <class F>
+WI_INLINE F trunc_f64(F um, F umc, const DistParams& P) {
+  F p, q;
+  trunc_pq_f64(um, umc, P, p, q);
+  return trunc_finish_f64(mathfun::ndtri_f64(p, q), P);
 }
 
 // Scalar helpers for the float64 uniform from two words (lo = w_2i, hi = w_2i+1):

@@ -156,6 +156,7 @@ void uniform_f32_impl(const DistParams& P, uint64_t c0, size_t nc, void* out) {
 using F2 = multi<vf32, 2>;
 using U2 = multi<vu32, 2>;
 using F4 = multi<vf32, 4>;
+using M4 = multi<mf32, 4>;
 using U4 = multi<vu32, 4>;
 using D2 = multi<vf64, 2>;
 using D4 = multi<vf64, 4>;
@@ -185,17 +186,102 @@ void normal_f32_impl(const DistParams& P, uint64_t c0, size_t nc, void* out) {
   });
 }
 
+// Lane compaction for the truncated normal: the quantile's tail (log, sqrt, a second rational
+// function) is needed by about 11% of lanes for the usual bounds [-2, 2], so its arguments are
+// packed densely, computed once per 8 of them, and unpacked back in place. compress[m] lists the
+// set lanes of the 8-bit mask m in order; expand[m][i] is lane i's rank among them.
+struct CompactTables {
+  alignas(64) uint8_t compress[256][8];
+  uint8_t expand[256][8];
+  CompactTables() {
+    for (int m = 0; m < 256; ++m) {
+      int n = 0;
+      for (int i = 0; i < 8; ++i) {
+        compress[m][i] = 0;
+        expand[m][i] = uint8_t(n);
+        if (m >> i & 1) compress[m][n++] = uint8_t(i);
+      }
+    }
+  }
+};
+const CompactTables kCompact;
+
+inline __m256i lane_index(const uint8_t* row) {
+  return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(row)));
+}
+
+// The tail quantiles of n packed arguments (n rounded up to whole vectors; the slack lanes hold
+// stale but valid arguments), four vectors at a time while there are that many.
+inline void tail_quantiles_f32(const float* s, float* t, size_t n) {
+  size_t j = 0;
+  for (; j + 24 < n; j += 32) {
+    F4 x;
+    for (int i = 0; i < 4; ++i) x.v[i] = _mm256_load_ps(s + j + 8 * i);
+    const F4 y = mathfun::ndtri_tail_f32(x);
+    for (int i = 0; i < 4; ++i) _mm256_store_ps(t + j + 8 * i, y.v[i].v);
+  }
+  for (; j < n; j += 8) _mm256_store_ps(t + j, mathfun::ndtri_tail_f32(vf32(_mm256_load_ps(s + j))).v);
+}
+
+// Truncated normal in stages of kStageSets sets of groups (512 elements): central quantiles and
+// the packed tail arguments first, then all tails of the stage at once (enough of them to batch,
+// and the tail's long latency is paid once per stage, not per 128 elements), then the values.
+constexpr int kStageSets = 8;
+
 template <bool NT>
 void trunc_f32_k_impl(const DistParams& P, uint64_t c0, size_t nc, void* out) {
   float* o = static_cast<float*>(out);
-  for_groups(P, c0 * (kChunk / 4), nc * (kChunk / 4), [&](const Words8* w, size_t g) {
+  constexpr int kVec = 4 * kGroups * kStageSets;  // vectors of 8 lanes per stage
+  struct Stage {
+    vf32 central[kVec];
+    mf32 lower[kVec], tail[kVec];
+    int mask[kVec];
+    alignas(32) float s[8 * kVec + 8], t[8 * kVec + 8];  // packed tail arguments, their quantiles
+  } st;
+  for (float& v : st.s) v = 0.25f;  // slack lanes stay valid arguments
+  size_t nv = 0, n = 0, first = 0;  // vectors and tail lanes staged; first element of the stage
+  const auto flush = [&] {
+    tail_quantiles_f32(st.s, st.t, n);
+    size_t pos = 0;
+    for (size_t j0 = 0; j0 < nv; j0 += 4) {
+      vf32 v[4];
+      for (size_t i = 0; i < 4; ++i) {
+        // no branch on the mask: whether a vector has tail lanes is a coin flip for the predictor
+        const size_t j = j0 + i;
+        const int m = st.mask[j];
+        const vf32 t = _mm256_permutevar8x32_ps(_mm256_loadu_ps(st.t + pos), lane_index(kCompact.expand[m]));
+        pos += size_t(__builtin_popcount(unsigned(m)));
+        const vf32 x = select(st.tail[j], t, st.central[j]);
+        v[i] = trunc_finish_f32(select(st.lower[j], x, -x), P);
+      }
+      store_transposed<NT>(o + first + 8 * j0, v[0].v, v[1].v, v[2].v, v[3].v);
+    }
+    first += 8 * nv;
+    nv = n = 0;
+  };
+  for_groups(P, c0 * (kChunk / 4), nc * (kChunk / 4), [&](const Words8* w, size_t) {
     for (int k = 0; k < kGroups; ++k) {
       U4 x;
       for (int i = 0; i < 4; ++i) x.v[i] = w[k].x[i];
-      const F4 v = trunc_f32(u01_mid_f32<F4>(x), u01_mid_f32<F4>(~x), P);
-      store_transposed<NT>(o + 4 * (g + 8 * k), v.v[0].v, v.v[1].v, v.v[2].v, v.v[3].v);
+      F4 p, q, qc;
+      M4 lo;
+      trunc_pq_f32(u01_mid_f32<F4>(x), u01_mid_f32<F4>(~x), P, p, q);
+      const F4 s = mathfun::quantile_arg(p, q, 1.17549435e-38, lo, qc);
+      const F4 c = mathfun::ndtri_central_f32(qc);
+      const M4 t = mathfun::quantile_tail_mask(qc);
+      for (int i = 0; i < 4; ++i, ++nv) {
+        const int m = movemask(t.v[i]);
+        st.central[nv] = c.v[i];
+        st.lower[nv] = lo.v[i];
+        st.tail[nv] = t.v[i];
+        st.mask[nv] = m;
+        _mm256_storeu_ps(st.s + n, _mm256_permutevar8x32_ps(s.v[i].v, lane_index(kCompact.compress[m])));
+        n += size_t(__builtin_popcount(unsigned(m)));
+      }
     }
+    if (nv == kVec) flush();
   });
+  if (nv) flush();
 }
 
 // float64 kernels: block j gives elements 2j (words 0, 1) and 2j + 1 (words 2, 3); a group of

@@ -44,6 +44,8 @@ WI_INLINE double to_f64(uint64_t u) { return double(int64_t(u)); }
 
 // A mask from the sign bit of each 32-bit lane (what vblendvps reads).
 WI_INLINE bool sign_mask(uint32_t u) { return (u >> 31) != 0; }
+// Whether any lane of a mask is set: lets a kernel skip work no lane needs (never changes a value).
+WI_INLINE bool any(bool m) { return m; }
 
 template <class F> struct Traits;
 template <> struct Traits<float> { using U = uint32_t; using M = bool; };
@@ -95,6 +97,8 @@ WI_INLINE mf32 operator==(vf32 a, vf32 b) { return {_mm256_cmp_ps(a.v, b.v, _CMP
 WI_INLINE mf32 operator&(mf32 a, mf32 b) { return {_mm256_and_ps(a.v, b.v)}; }
 WI_INLINE mf32 operator|(mf32 a, mf32 b) { return {_mm256_or_ps(a.v, b.v)}; }
 WI_INLINE vf32 select(mf32 m, vf32 a, vf32 b) { return _mm256_blendv_ps(b.v, a.v, m.v); }
+WI_INLINE int movemask(mf32 m) { return _mm256_movemask_ps(m.v); }
+WI_INLINE bool any(mf32 m) { return _mm256_movemask_ps(m.v) != 0; }
 
 WI_INLINE vf64 operator+(vf64 a, vf64 b) { return _mm256_add_pd(a.v, b.v); }
 WI_INLINE vf64 operator-(vf64 a, vf64 b) { return _mm256_sub_pd(a.v, b.v); }
@@ -113,6 +117,8 @@ WI_INLINE mf64 operator==(vf64 a, vf64 b) { return {_mm256_cmp_pd(a.v, b.v, _CMP
 WI_INLINE mf64 operator&(mf64 a, mf64 b) { return {_mm256_and_pd(a.v, b.v)}; }
 WI_INLINE mf64 operator|(mf64 a, mf64 b) { return {_mm256_or_pd(a.v, b.v)}; }
 WI_INLINE vf64 select(mf64 m, vf64 a, vf64 b) { return _mm256_blendv_pd(b.v, a.v, m.v); }
+WI_INLINE int movemask(mf64 m) { return _mm256_movemask_pd(m.v); }
+WI_INLINE bool any(mf64 m) { return _mm256_movemask_pd(m.v) != 0; }
 
 WI_INLINE vu32 operator+(vu32 a, vu32 b) { return _mm256_add_epi32(a.v, b.v); }
 WI_INLINE vu32 operator-(vu32 a, vu32 b) { return _mm256_sub_epi32(a.v, b.v); }
@@ -232,6 +238,12 @@ WI_INLINE multi<V, N> select(const multi<Mk, N>& m, const multi<V, N>& a, const 
   multi<V, N> r;
   for (int i = 0; i < N; ++i) r.v[i] = select(m.v[i], a.v[i], b.v[i]);
   return r;
+}
+template <class Mk, int N>
+WI_INLINE bool any(const multi<Mk, N>& m) {
+  auto r = m.v[0];
+  for (int i = 1; i < N; ++i) r = r | m.v[i];
+  return any(r);
 }
 template <class V, int N>
 struct Traits<multi<V, N>> {

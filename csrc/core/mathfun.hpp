@@ -119,32 +119,68 @@ WI_INLINE void sincos2pi_f64(F u, F& s, F& c) {
 
 // Standard normal quantile Phi^-1(p) given both p and q = 1 - p, each accurate near 0, so
 // neither tail loses precision to 1 - p. Wichura, AS 241 (Appl. Statist. 37, 1988): PPND7
-// (about 1e-7 relative) for float, PPND16 (about 1e-16) for double.
+// (about 1e-7 relative) for float, PPND16 (about 1e-16) for double. Split into its regions
+// so a kernel can give the tail (log, sqrt, a second rational function) only the lanes that
+// need it: each lane's value is the same whichever lanes are computed alongside it.
+
+// The smaller tail s = min(p, q), kept normal so its log is finite; lower: p <= 1/2, so the
+// result is negative; qc = s - 1/2.
+template <class F, class M>
+WI_INLINE F quantile_arg(F p, F q, double tiny, M& lower, F& qc) {
+  lower = p <= F(0.5);
+  const F s = vmax(select(lower, p, q), F(tiny));
+  qc = s - F(0.5);
+  return s;
+}
+// Lanes outside the central region |p - 1/2| <= 0.425.
+template <class F>
+WI_INLINE auto quantile_tail_mask(F qc) { return qc < F(-0.425); }
+// Phi^-1 from the region results: +-(the central or the tail value).
+template <class F, class M>
+WI_INLINE F quantile_join(M lower, M tail_mask, F central, F tail) {
+  const F x = select(tail_mask, tail, central);
+  return select(lower, x, -x);
+}
+
+template <class F>
+WI_INLINE F ndtri_central_f32(F qc) {
+  const F r = fmadd(-qc, qc, F(0.180625f));
+  return (qc * fmadd(fmadd(fmadd(F(5.9109374720e+01f), r, F(1.5929113202e+02f)), r, F(5.0434271938e+01f)),
+                     r, F(3.3871327179e+00f))) /
+         fmadd(fmadd(fmadd(F(6.7187563600e+01f), r, F(7.8757757664e+01f)), r, F(1.7895169469e+01f)), r,
+               F(1.0f));
+}
+// -Phi^-1(s) for the tail probability s < 0.075: a rational function of sqrt(-ln s), with
+// separate coefficients past 5 (s < 1.4e-11); one division serves both pieces, and the far
+// piece is evaluated only if some lane needs it.
+template <class F>
+WI_INLINE F ndtri_tail_f32(F s) {
+  const F rt = vsqrt(-log_f32(s));
+  const auto near = rt <= F(5.0f);
+  if (!any(rt > F(5.0f))) {
+    const F r1 = rt - F(1.6f);
+    return -(fmadd(fmadd(fmadd(F(1.7023821103e-01f), r1, F(1.3067284816e+00f)), r1, F(2.7568153900e+00f)), r1,
+                   F(1.4234372777e+00f)) /
+             fmadd(fmadd(F(1.2021132975e-01f), r1, F(7.3700164250e-01f)), r1, F(1.0f)));
+  }
+  const F r = rt - select(near, F(1.6f), F(5.0f));
+  const F num = select(near, F(1.7023821103e-01f), F(1.7337203997e-02f));
+  const F n1 = fmadd(num, r, select(near, F(1.3067284816e+00f), F(4.2868294337e-01f)));
+  const F n2 = fmadd(n1, r, select(near, F(2.7568153900e+00f), F(3.0812263860e+00f)));
+  const F n3 = fmadd(n2, r, select(near, F(1.4234372777e+00f), F(6.6579051150e+00f)));
+  const F d1 = fmadd(select(near, F(1.2021132975e-01f), F(1.2258202635e-02f)), r,
+                     select(near, F(7.3700164250e-01f), F(2.4197894225e-01f)));
+  const F d2 = fmadd(d1, r, F(1.0f));
+  return -(n3 / d2);
+}
 template <class F>
 WI_INLINE F ndtri_f32(F p, F q) {
-  const auto lower = p <= F(0.5f);
-  F s = select(lower, p, q);                          // the smaller tail, in [0, 0.5]
-  s = vmax(s, F(1.17549435e-38f));                    // keep log finite when a tail underflows
-  const F qc = s - F(0.5f);
-  const F r = fmadd(-qc, qc, F(0.180625f));
-  const F central = (qc * fmadd(fmadd(fmadd(F(5.9109374720e+01f), r, F(1.5929113202e+02f)), r,
-                                      F(5.0434271938e+01f)),
-                                r, F(3.3871327179e+00f))) /
-                    fmadd(fmadd(fmadd(F(6.7187563600e+01f), r, F(7.8757757664e+01f)), r,
-                                F(1.7895169469e+01f)),
-                          r, F(1.0f));
-  const F rt = vsqrt(-log_f32(s));
-  const F r1 = rt - F(1.6f);
-  const F mid = fmadd(fmadd(fmadd(F(1.7023821103e-01f), r1, F(1.3067284816e+00f)), r1, F(2.7568153900e+00f)),
-                      r1, F(1.4234372777e+00f)) /
-                fmadd(fmadd(F(1.2021132975e-01f), r1, F(7.3700164250e-01f)), r1, F(1.0f));
-  const F r2 = rt - F(5.0f);
-  const F far = fmadd(fmadd(fmadd(F(1.7337203997e-02f), r2, F(4.2868294337e-01f)), r2, F(3.0812263860e+00f)),
-                      r2, F(6.6579051150e+00f)) /
-                fmadd(fmadd(F(1.2258202635e-02f), r2, F(2.4197894225e-01f)), r2, F(1.0f));
-  const F tail = -select(rt <= F(5.0f), mid, far);
-  const F x = select(qc >= F(-0.425f), central, tail);
-  return select(lower, x, -x);
+  typename Traits<F>::M lower;
+  F qc;
+  const F s = quantile_arg(p, q, 1.17549435e-38, lower, qc);  // FLT_MIN
+  const auto tail = quantile_tail_mask(qc);
+  const F central = ndtri_central_f32(qc);
+  return quantile_join(lower, tail, central, any(tail) ? ndtri_tail_f32(s) : central);
 }
 
 template <class F>
@@ -160,37 +196,57 @@ WI_INLINE F horner7(F x, double c7, double c6, double c5, double c4, double c3, 
 }
 
 template <class F>
-WI_INLINE F ndtri_f64(F p, F q) {
-  const auto lower = p <= F(0.5);
-  F s = select(lower, p, q);
-  s = vmax(s, F(2.2250738585072014e-308));
-  const F qc = s - F(0.5);
+WI_INLINE F ndtri_central_f64(F qc) {
   const F r = fmadd(-qc, qc, F(0.180625));
-  const F central =
-      (qc * horner7(r, 2.5090809287301226727e+03, 3.3430575583588128105e+04, 6.7265770927008700853e+04,
-                    4.5921953931549871457e+04, 1.3731693765509461125e+04, 1.9715909503065514427e+03,
-                    1.3314166789178437745e+02, 3.3871328727963666080e+00)) /
-      horner7(r, 5.2264952788528545610e+03, 2.8729085735721942674e+04, 3.9307895800092710610e+04,
-              2.1213794301586595867e+04, 5.3941960214247511077e+03, 6.8718700749205790830e+02,
-              4.2313330701600911252e+01, 1.0);
+  return (qc * horner7(r, 2.5090809287301226727e+03, 3.3430575583588128105e+04, 6.7265770927008700853e+04,
+                       4.5921953931549871457e+04, 1.3731693765509461125e+04, 1.9715909503065514427e+03,
+                       1.3314166789178437745e+02, 3.3871328727963666080e+00)) /
+         horner7(r, 5.2264952788528545610e+03, 2.8729085735721942674e+04, 3.9307895800092710610e+04,
+                 2.1213794301586595867e+04, 5.3941960214247511077e+03, 6.8718700749205790830e+02,
+                 4.2313330701600911252e+01, 1.0);
+}
+template <class F>
+WI_INLINE F ndtri_mid_num_f64(F r) {
+  return horner7(r, 7.74545014278341407640e-04, 2.27238449892691845833e-02, 2.41780725177450611770e-01,
+                 1.27045825245236838258e+00, 3.64784832476320460504e+00, 5.76949722146069140550e+00,
+                 4.63033784615654529590e+00, 1.42343711074968357734e+00);
+}
+template <class F>
+WI_INLINE F ndtri_mid_den_f64(F r) {
+  return horner7(r, 1.05075007164441684324e-09, 5.47593808499534494600e-04, 1.51986665636164571966e-02,
+                 1.48103976427480074590e-01, 6.89767334985100004550e-01, 1.67638483018380384940e+00,
+                 2.05319162663775882187e+00, 1.0);
+}
+// As ndtri_tail_f32; the far piece (s < 1.4e-11) is a separate rational function selected
+// before the one division.
+template <class F>
+WI_INLINE F ndtri_tail_f64(F s) {
   const F rt = vsqrt(-log_f64(s));
+  const auto near = rt <= F(5.0);
+  if (!any(rt > F(5.0))) {
+    const F r1 = rt - F(1.6);
+    return -(ndtri_mid_num_f64(r1) / ndtri_mid_den_f64(r1));
+  }
   const F r1 = rt - F(1.6);
-  const F mid = horner7(r1, 7.74545014278341407640e-04, 2.27238449892691845833e-02, 2.41780725177450611770e-01,
-                        1.27045825245236838258e+00, 3.64784832476320460504e+00, 5.76949722146069140550e+00,
-                        4.63033784615654529590e+00, 1.42343711074968357734e+00) /
-                horner7(r1, 1.05075007164441684324e-09, 5.47593808499534494600e-04, 1.51986665636164571966e-02,
-                        1.48103976427480074590e-01, 6.89767334985100004550e-01, 1.67638483018380384940e+00,
-                        2.05319162663775882187e+00, 1.0);
   const F r2 = rt - F(5.0);
-  const F far = horner7(r2, 2.01033439929228813265e-07, 2.71155556874348757815e-05, 1.24266094738807843860e-03,
-                        2.65321895265761230930e-02, 2.96560571828504891230e-01, 1.78482653991729133580e+00,
-                        5.46378491116411436990e+00, 6.65790464350110377720e+00) /
-                horner7(r2, 2.04426310338993978564e-15, 1.42151175831644588870e-07, 1.84631831751005468180e-05,
-                        7.86869131145613259100e-04, 1.48753612908506148525e-02, 1.36929880922735805310e-01,
-                        5.99832206555887937690e-01, 1.0);
-  const F tail = -select(rt <= F(5.0), mid, far);
-  const F x = select(qc >= F(-0.425), central, tail);
-  return select(lower, x, -x);
+  const F num = select(near, ndtri_mid_num_f64(r1),
+                       horner7(r2, 2.01033439929228813265e-07, 2.71155556874348757815e-05,
+                               1.24266094738807843860e-03, 2.65321895265761230930e-02, 2.96560571828504891230e-01,
+                               1.78482653991729133580e+00, 5.46378491116411436990e+00, 6.65790464350110377720e+00));
+  const F den = select(near, ndtri_mid_den_f64(r1),
+                       horner7(r2, 2.04426310338993978564e-15, 1.42151175831644588870e-07,
+                               1.84631831751005468180e-05, 7.86869131145613259100e-04, 1.48753612908506148525e-02,
+                               1.36929880922735805310e-01, 5.99832206555887937690e-01, 1.0));
+  return -(num / den);
+}
+template <class F>
+WI_INLINE F ndtri_f64(F p, F q) {
+  typename Traits<F>::M lower;
+  F qc;
+  const F s = quantile_arg(p, q, 2.2250738585072014e-308, lower, qc);  // DBL_MIN
+  const auto tail = quantile_tail_mask(qc);
+  const F central = ndtri_central_f64(qc);
+  return quantile_join(lower, tail, central, any(tail) ? ndtri_tail_f64(s) : central);
 }
 
 }  // namespace mathfun
