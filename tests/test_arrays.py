@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import ml_dtypes
 import numpy as np
 import pytest
@@ -87,6 +89,63 @@ def test_views_write_through_to_base():
     base2 = np.zeros((20, 30), np.float32)
     base2[5:15, 3:27:2] = 1
     assert np.all(base[base2 == 0] == 0)
+
+
+# The common call (an exact ndarray, float parameters, an int seed, other keywords at their
+# defaults) takes a fast path in _random.py; these pin that it writes what the general path writes.
+
+
+@pytest.mark.parametrize("cfg", CONFIGS[1:], ids=config_id)
+def test_common_call_matches_the_general_path(cfg):
+    kind, dtype, params = cfg
+    fast = _expected(cfg, (7, 11), seed=SEED)
+    general = _expected(cfg, (7, 11), seed=SEED, stream=0)  # an explicit stream: general path
+    assert _same_bytes(fast, general)
+    strided = np.zeros((7, 22), dtype=np_dtype(dtype))[:, ::2]  # not C-contiguous: general path
+    fill(kind, strided, seed=SEED, **params)
+    assert _same_bytes(strided, fast)
+    g1, g2 = wi.Generator(SEED), wi.Generator(SEED)
+    fast = _expected(cfg, (7, 11), generator=g1)
+    general = np.zeros((7, 22), dtype=np_dtype(dtype))[:, ::2]
+    fill(kind, general, generator=g2, **params)
+    assert _same_bytes(fast, general) and g1.calls == g2.calls == 1
+
+
+@pytest.mark.parametrize("kind", ["uniform", "normal", "trunc_normal"])
+def test_common_call_that_fails_leaves_the_generator_alone(kind):
+    bad = {"uniform": {"a": 1.0, "b": 0.5}, "normal": {"std": -1.0},
+           "trunc_normal": {"a": math.nan}}[kind]
+    g = wi.Generator(SEED)
+    x = np.zeros(8, np.float32)
+    with pytest.raises(ValueError):
+        fill(kind, x, generator=g, **bad)
+    with pytest.raises(ValueError, match="read-only"):
+        fill(kind, np.frombuffer(bytes(32), np.float32), generator=g)
+    assert g.calls == 0 and not x.any()
+
+
+@pytest.mark.parametrize("kind", ["uniform", "normal", "trunc_normal"])
+def test_misaligned_array_filled_like_an_aligned_one(kind):
+    buf = bytearray(4 * 100 + 1)
+    x = np.frombuffer(buf, dtype=np.float32, offset=1, count=100)
+    assert not x.flags.aligned and x.flags.writeable
+    assert fill(kind, x, seed=SEED) is x
+    assert _same_bytes(x, _expected((kind, "float32", {}), 100, seed=SEED))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_constant_converts_like_numpy_assignment(dtype):
+    values = [0.1, -0.0, 1e-45, 7e-46, 5e-324, 3.4028235677973366e38, 3.4028235677973362e38,
+              1e39, -1e300, math.inf, math.nan, -math.nan, 1, -3, 2**24 + 1, 2**53 + 1, 10**30,
+              float.fromhex("0x1.000001p0"), float.fromhex("0x1.0000010000001p0")]
+    for v in values:
+        x = np.zeros(5, dtype=dtype)
+        with np.errstate(over="ignore"):  # NumPy's cast of 1e39 to float32 (inf) warns
+            wi.constant_(x, v)
+            expected = np.full(5, np.array(v, dtype=np.float64).astype(dtype))
+        assert _same_bytes(x, expected), v
+    with pytest.raises(OverflowError):
+        wi.constant_(np.zeros(5, dtype=dtype), 2**1024)
 
 
 def test_reshaped_and_flat_views_of_the_same_memory_agree():

@@ -285,23 +285,38 @@ def test_constant_fills():
                               np.ascontiguousarray(before[:, 0::2]).view(np.uint8))
 
 
+@pytest.mark.parametrize("seed", [None, 1])  # 1: the fast path of the common call
 @pytest.mark.parametrize(
     "dtype, call, match",
     [
-        ("float32", lambda x: wi.uniform_(x, -3e38, 3e38), "b - a"),
-        ("float32", lambda x: wi.normal_(x, std=1e39), "std"),
-        ("float16", lambda x: wi.uniform_(x, -1e5, 1e5), "float16"),
-        ("float16", lambda x: wi.normal_(x, mean=7e4), "mean"),
-        ("bfloat16", lambda x: wi.trunc_normal_(x, std=1e39), "std"),
-        ("float64", lambda x: wi.uniform_(x, -1e308, 1e308), "b - a"),
+        ("float32", lambda x, **kw: wi.uniform_(x, -3e38, 3e38, **kw), "b - a"),
+        ("float32", lambda x, **kw: wi.normal_(x, std=1e39, **kw), "std"),
+        ("float16", lambda x, **kw: wi.uniform_(x, -1e5, 1e5, **kw), "float16"),
+        ("float16", lambda x, **kw: wi.normal_(x, mean=7e4, **kw), "mean"),
+        ("bfloat16", lambda x, **kw: wi.trunc_normal_(x, std=1e39, **kw), "std"),
+        ("float64", lambda x, **kw: wi.uniform_(x, -1e308, 1e308, **kw), "b - a"),
     ],
 )
-def test_parameters_beyond_the_dtype_range(dtype, call, match):
+def test_parameters_beyond_the_dtype_range(dtype, call, match, seed):
     x = np.full(16, 7, dtype=np_dtype(dtype))
     before = x.tobytes()
     with pytest.raises(ValueError, match=match):
-        call(x)
+        call(x, seed=seed)
     assert x.tobytes() == before
+
+
+@pytest.mark.parametrize("kind", ALL_RANDOM_FILLS + ["bits", "constant"])
+def test_zero_stride_array_is_rejected(kind):
+    dtype = np.uint32 if kind == "bits" else np.float32
+    base = np.zeros(4, dtype)
+    x = np.lib.stride_tricks.as_strided(base, shape=(3, 4), strides=(0, base.itemsize),
+                                        writeable=True)
+    with pytest.raises(ValueError, match="tensor has overlapping elements"):
+        if kind == "constant":
+            wi.constant_(x, 0.5)
+        else:
+            fill(kind, x, seed=1)
+    assert not base.any()
 
 
 def test_wide_truncation_bounds_are_fine_for_16_bit_dtypes():

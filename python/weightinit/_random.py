@@ -9,6 +9,8 @@ import hashlib
 import math
 import numbers
 import secrets
+import struct
+import sys
 import threading
 from typing import Any, Optional, Sequence, Tuple, TypeVar, Union
 
@@ -46,6 +48,7 @@ Shape = Union[int, Sequence[int]]
 DTypeLike = Any
 
 _U64 = 2**64
+_FMAX = sys.float_info.max  # -_FMAX <= v <= _FMAX holds exactly for finite floats (False for nan, inf)
 _FLOAT_NAMES = ("float32", "float64", "float16", "bfloat16")
 
 
@@ -120,7 +123,11 @@ class Generator:
         with self._lock:
             k = self._calls
             self._calls += 1
-        return stream_id(f"weightinit.Generator/{k}")
+        # == stream_id(f"weightinit.Generator/{k}"): the hash of the fixed prefix is copied
+        # rather than recomputed (a third of the cost of a call that draws from a generator).
+        h = _GENERATOR_PREFIX.copy()
+        h.update(str(k).encode("ascii"))
+        return int.from_bytes(h.digest(), "little")
 
     def manual_seed(self, seed: int) -> "Generator":
         """Restarts this generator at ``seed`` with its counter at 0."""
@@ -134,6 +141,8 @@ class Generator:
         return f"weightinit.Generator(seed={self._seed}, calls={self._calls})"
 
 
+_GENERATOR_PREFIX = hashlib.blake2b(b"weightinit.Generator/", digest_size=8)  # only ever copied
+
 _default_lock = threading.Lock()
 _default_generator: Optional[Generator] = None
 
@@ -142,6 +151,9 @@ def default_generator() -> Generator:
     """The process-wide generator behind every call with neither ``seed`` nor ``generator``;
     seeded from OS entropy on first use unless :func:`manual_seed` was called."""
     global _default_generator
+    gen = _default_generator  # one atomic read: once set, it is only ever replaced, never unset
+    if gen is not None:
+        return gen
     with _default_lock:
         if _default_generator is None:
             _default_generator = Generator(None)
@@ -341,25 +353,40 @@ _FINITE_MAX = {"float64": 1.7976931348623157e308, "float32": 3.4028234663852886e
                "float16": 65504.0, "bfloat16": 3.3895313892515355e38}
 
 
-_LIMITS = {}  # dtype -> (largest finite value, largest span of its arithmetic); filled lazily
-
-
-def _limits(dt: np.dtype) -> Tuple[float, float]:
-    got = _LIMITS.get(dt)  # dtype.name is slow; the dtype itself hashes fast
-    if got is None:
-        arith = "float64" if dt.name == "float64" else "float32"
-        got = _LIMITS[dt] = (_FINITE_MAX[dt.name], _FINITE_MAX[arith])
-    return got
+# dtype -> (largest finite value, largest span of its arithmetic), for the four float dtypes
+# (keyed by the dtype itself: it hashes fast, dtype.name is slow). A dtype that compares unequal
+# to these (non-native byte order) is not a key, so a lookup also checks the dtype.
+_LIMITS = {dt: (_FINITE_MAX[dt.name], _FINITE_MAX["float64" if dt.name == "float64" else "float32"])
+           for dt in _FLOAT_DTYPES}
 
 
 def _check_representable(dt: np.dtype, values: Tuple[Tuple[str, float], ...], span: Optional[float] = None) -> None:
-    limit, span_limit = _limits(dt)
+    limit, span_limit = _LIMITS[dt]
     for name, v in values:
         if abs(v) > limit:
             raise ValueError(f"{name}={v} is outside the finite range of {dt.name} (|{name}| <= {limit:g})")
     if span is not None and span > span_limit:
         arith = "float64" if dt.name == "float64" else "float32"
         raise ValueError(f"b - a = {span} overflows the {arith} arithmetic of a {dt.name} fill")
+
+
+def _fast_limits(arr: np.ndarray, seed: Any, stream: Any, offset: Any, threads: Any,
+                 generator: Any) -> Optional[Tuple[float, float]]:
+    """The fast path of the random fills, for the common call on an exact ``np.ndarray`` with float
+    parameters: ``seed`` an int, or None with or without a ``Generator``; ``stream``, ``offset``
+    and ``threads`` at their defaults. Returns ``_LIMITS`` of the array's dtype if the arguments
+    pass every check of the general path (seed in [0, 2**64); a supported native float dtype;
+    writeable, aligned and C-contiguous, hence no zero stride), else None. The caller then checks
+    its parameters against those limits with plain comparisons (False for nan and inf), and only
+    then takes (seed, stream 0) or advances the generator. Whatever fails goes the general way,
+    which raises the error: the two paths accept the same calls and write the same values."""
+    if (stream is None and threads is None and type(offset) is int and offset == 0
+            and (type(seed) is int and generator is None and 0 <= seed < _U64
+                 or seed is None and (generator is None or type(generator) is Generator))):
+        lim = _LIMITS.get(arr.dtype)
+        if lim is not None and arr.flags.carray:
+            return lim
+    return None
 
 
 def _prepare(x: Any, seed: Any, stream: Any, offset: Any, threads: Any, generator: Any, bits: bool = False,
@@ -409,6 +436,12 @@ def uniform_(
     float32: u = (w >> 8) * 2**-24 from one word; float64: 53 bits from two words; float16 and
     bfloat16 get the float32 value rounded to nearest even.
     """
+    if type(tensor) is np.ndarray and type(a) is float and type(b) is float:  # see _fast_limits
+        lim = _fast_limits(tensor, seed, stream, offset, threads, generator)
+        if lim is not None and -lim[0] <= a <= b <= lim[0] and b - a <= lim[1]:
+            key, sid = (seed, 0) if seed is not None else resolve(None, None, generator)
+            _core.fill_uniform(tensor, key, sid, 0, a, b, 0)
+            return tensor
     a, b = _check_bounds(a, b)
     arr, key, sid, offset, threads = _prepare(tensor, seed, stream, offset, threads, generator,
                                               values=(("a", a), ("b", b)), span=b - a)
@@ -428,6 +461,12 @@ def normal_(
     generator: Optional[Generator] = None,
 ) -> T:
     """Fills ``tensor`` with N(mean, std**2) by Box-Muller (torch.nn.init.normal_)."""
+    if type(tensor) is np.ndarray and type(mean) is float and type(std) is float:  # see _fast_limits
+        lim = _fast_limits(tensor, seed, stream, offset, threads, generator)
+        if lim is not None and -lim[0] <= mean <= lim[0] and 0.0 <= std <= lim[0]:
+            key, sid = (seed, 0) if seed is not None else resolve(None, None, generator)
+            _core.fill_normal(tensor, key, sid, 0, mean, std, 0)
+            return tensor
     mean = _check_real(mean, "mean")
     std = _check_std(std)
     arr, key, sid, offset, threads = _prepare(tensor, seed, stream, offset, threads, generator,
@@ -456,6 +495,14 @@ def trunc_normal_(
     (b - mean) / std, computed from both tails so no value lies beyond the quantile of the
     extreme uniforms (about 5.4 std in float32) even when [a, b] is wide against std.
     """
+    if (type(tensor) is np.ndarray and type(mean) is float and type(std) is float and type(a) is float
+            and type(b) is float):  # see _fast_limits
+        lim = _fast_limits(tensor, seed, stream, offset, threads, generator)
+        if (lim is not None and -lim[0] <= mean <= lim[0] and 0.0 <= std <= lim[0]
+                and -_FMAX <= a <= b <= _FMAX):
+            key, sid = (seed, 0) if seed is not None else resolve(None, None, generator)
+            _core.fill_trunc_normal(tensor, key, sid, 0, mean, std, a, b, 0)
+            return tensor
     mean = _check_real(mean, "mean")
     std = _check_std(std)
     a, b = _check_bounds(a, b)
@@ -465,8 +512,24 @@ def trunc_normal_(
     return tensor
 
 
+# float32 and float64 values as bytes without a NumPy scalar: the same C cast as NumPy's (round to
+# nearest even, nan kept with its payload) but OverflowError where NumPy would give inf. float16 and
+# bfloat16 are left to NumPy (struct's float16 drops nan payloads; it has no bfloat16).
+_PACK = {np.dtype(np.float32): struct.Struct("=f").pack, np.dtype(np.float64): struct.Struct("=d").pack}
+
+
 def constant_(tensor: T, val: float, *, threads: Optional[int] = None) -> T:
     """Fills ``tensor`` with ``val`` (converted to its dtype as NumPy assignment would)."""
+    if type(tensor) is np.ndarray and threads is None and (type(val) is float or type(val) is int):
+        pack = _PACK.get(tensor.dtype)  # the common call: as the general path, a few us sooner
+        if pack is not None and tensor.flags.carray:  # see _fast_limits
+            try:
+                value = pack(float(val))
+            except OverflowError:  # out of the dtype's range: the general path casts it (to inf)
+                pass
+            else:
+                _core.fill_constant(tensor, value, 0)
+                return tensor
     arr = as_target(tensor)
     if isinstance(val, bool) or not isinstance(val, numbers.Real):
         raise TypeError(f"val must be a real number, got {type(val).__name__} {val!r}")

@@ -315,7 +315,7 @@ def _kaiming(x, a, mode, nonlinearity, distribution, in_axis, out_axis, batch_ax
     if distribution == "uniform":
         bound = math.sqrt(3.0) * std  # torch: "Calculate uniform bounds from standard deviation"
         return _random.uniform_(x, -bound, bound, **rk)
-    return _random.normal_(x, 0, std, **rk)
+    return _random.normal_(x, 0.0, std, **rk)
 
 
 def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", *, in_axis=1,
