@@ -28,9 +28,6 @@ using namespace lanes;
 // float32 U[0,1) from one word: (w >> 8) * 2^-24.
 template <class F, class U>
 WI_INLINE F u01_f32(U w) { return to_f32(w >> 8) * F(0x1p-24f); }
-// float32 in (0, 1]: ((w >> 8) + 1) * 2^-24, the Box-Muller radius argument.
-template <class F, class U>
-WI_INLINE F u01_open0_f32(U w) { return to_f32((w >> 8) + U(1u)) * F(0x1p-24f); }
 // ((w >> 8) + 0.5) * 2^-24 as (2k + 1) * 2^-25, rounded to float32 once.
 template <class F, class U>
 WI_INLINE F u01_mid_f32(U w) { return to_f32(((w >> 8) << 1) | U(1u)) * F(0x1p-25f); }
@@ -38,10 +35,11 @@ WI_INLINE F u01_mid_f32(U w) { return to_f32(((w >> 8) << 1) | U(1u)) * F(0x1p-2
 template <class F>
 WI_INLINE F affine(F x, F lo, F scale) { return lo + scale * x; }  // two roundings, as the reference
 
-// u1 in (0, 1] from the radius word; the angle 2 pi u2 straight from its word w2.
+// u1 = ((w1 >> 8) + 1) 2^-24 in (0, 1] from the radius word (the exact 2^-24 goes into the
+// log's exponent); the angle 2 pi u2 straight from its word w2.
 template <class F, class U>
-WI_INLINE void box_muller_f32(F u1, U w2, F& z0, F& z1) {
-  const F r = vsqrt(mathfun::log_f32(u1) * F(-2.0f));
+WI_INLINE void box_muller_f32(U w1, U w2, F& z0, F& z1) {
+  const F r = vsqrt(mathfun::log_f32(to_f32((w1 >> 8) + U(1u)), -24) * F(-2.0f));
   F s, c;
   mathfun::sincos2pi_f32<F>(w2, s, c);
   z0 = r * c;

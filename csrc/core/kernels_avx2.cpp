@@ -4,6 +4,7 @@
 #include <immintrin.h>
 
 #include <cstring>
+#include <type_traits>
 
 #include "kernels.hpp"
 #include "philox.hpp"
@@ -176,7 +177,7 @@ void normal_f32_impl(const DistParams& P, uint64_t c0, size_t nc, void* out) {
         a.v[2 * i + 1] = w[k + i].x[3];
       }
       F4 z0, z1;
-      box_muller_f32(u01_open0_f32<F4>(r), a, z0, z1);
+      box_muller_f32<F4>(r, a, z0, z1);
       z0 = affine(z0, lo, scale);
       z1 = affine(z1, lo, scale);
       for (int i = 0; i < 2; ++i)
@@ -188,18 +189,33 @@ void normal_f32_impl(const DistParams& P, uint64_t c0, size_t nc, void* out) {
 
 // Lane compaction for the truncated normal: the quantile's tail (log, sqrt, a second rational
 // function) is needed by about 11% of lanes for the usual bounds [-2, 2], so its arguments are
-// packed densely, computed once per 8 of them, and unpacked back in place. compress[m] lists the
-// set lanes of the 8-bit mask m in order; expand[m][i] is lane i's rank among them.
+// packed densely, computed once per full vector of them, and unpacked back in place. For an
+// 8-bit mask m of 32-bit lanes, compress[m] lists the set lanes in order and expand[m][i] is
+// lane i's rank among them; the *64 tables do the same for 4-bit masks of 64-bit lanes (as
+// pairs of 32-bit lanes).
 struct CompactTables {
   alignas(64) uint8_t compress[256][8];
   uint8_t expand[256][8];
+  uint8_t compress64[16][8];
+  uint8_t expand64[16][8];
   CompactTables() {
     for (int m = 0; m < 256; ++m) {
-      int n = 0;
-      for (int i = 0; i < 8; ++i) {
+      for (int i = 0, n = 0; i < 8; ++i) {
         compress[m][i] = 0;
         expand[m][i] = uint8_t(n);
         if (m >> i & 1) compress[m][n++] = uint8_t(i);
+      }
+    }
+    for (int m = 0; m < 16; ++m) {
+      for (int i = 0, n = 0; i < 4; ++i) {
+        compress64[m][2 * i] = compress64[m][2 * i + 1] = 0;
+        expand64[m][2 * i] = uint8_t(2 * n);
+        expand64[m][2 * i + 1] = uint8_t(2 * n + 1);
+        if (m >> i & 1) {
+          compress64[m][2 * n] = uint8_t(2 * i);
+          compress64[m][2 * n + 1] = uint8_t(2 * i + 1);
+          ++n;
+        }
       }
     }
   }
@@ -209,55 +225,100 @@ const CompactTables kCompact;
 inline __m256i lane_index(const uint8_t* row) {
   return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(row)));
 }
-
-// The tail quantiles of n packed arguments (n rounded up to whole vectors; the slack lanes hold
-// stale but valid arguments), four vectors at a time while there are that many.
-inline void tail_quantiles_f32(const float* s, float* t, size_t n) {
-  size_t j = 0;
-  for (; j + 24 < n; j += 32) {
-    F4 x;
-    for (int i = 0; i < 4; ++i) x.v[i] = _mm256_load_ps(s + j + 8 * i);
-    const F4 y = mathfun::ndtri_tail_f32(x);
-    for (int i = 0; i < 4; ++i) _mm256_store_ps(t + j + 8 * i, y.v[i].v);
-  }
-  for (; j < n; j += 8) _mm256_store_ps(t + j, mathfun::ndtri_tail_f32(vf32(_mm256_load_ps(s + j))).v);
+// Store the lanes of v selected by m densely at dst (writes a whole vector; the rest is slack).
+inline void compress_store(float* dst, vf32 v, int m) {
+  _mm256_storeu_ps(dst, _mm256_permutevar8x32_ps(v.v, lane_index(kCompact.compress[m])));
 }
+inline void compress_store(double* dst, vf64 v, int m) {
+  const __m256 x = _mm256_castpd_ps(v.v);
+  _mm256_storeu_pd(dst, _mm256_castps_pd(_mm256_permutevar8x32_ps(x, lane_index(kCompact.compress64[m]))));
+}
+// The inverse: the packed values at src back to the lanes set in m (other lanes: don't care).
+inline vf32 expand_load(const float* src, int m, vf32) {
+  return _mm256_permutevar8x32_ps(_mm256_loadu_ps(src), lane_index(kCompact.expand[m]));
+}
+inline vf64 expand_load(const double* src, int m, vf64) {
+  const __m256 x = _mm256_castpd_ps(_mm256_loadu_pd(src));
+  return _mm256_castps_pd(_mm256_permutevar8x32_ps(x, lane_index(kCompact.expand64[m])));
+}
+inline __m256 load_v(const float* p) { return _mm256_load_ps(p); }
+inline __m256d load_v(const double* p) { return _mm256_load_pd(p); }
+inline void store_v(float* p, __m256 v) { _mm256_store_ps(p, v); }
+inline void store_v(double* p, __m256d v) { _mm256_store_pd(p, v); }
 
-// Truncated normal in stages of kStageSets sets of groups (512 elements): central quantiles and
-// the packed tail arguments first, then all tails of the stage at once (enough of them to batch,
-// and the tail's long latency is paid once per stage, not per 128 elements), then the values.
+// Truncated normal in stages of kStageSets sets of groups: the central quantiles and the packed
+// tail arguments first, then all tails of the stage at once (enough of them to batch, and their
+// long latency is paid once per stage, not per set), then the values. V is vf32 or vf64; Tail
+// computes -Phi^-1(s) of a lane type (V or a batch of four).
 constexpr int kStageSets = 8;
+
+template <class V, class M, class Tail>
+struct TailStage {
+  using S = std::conditional_t<std::is_same<V, vf32>::value, float, double>;
+  static constexpr int kLanes = int(sizeof(V) / sizeof(S));
+  static constexpr int kVec = 4 * kGroups * kStageSets;
+  V central[kVec];
+  M lower[kVec], tail[kVec];
+  int mask[kVec];
+  alignas(32) S s[kLanes * kVec + kLanes], t[kLanes * kVec + kLanes];  // packed arguments, quantiles
+  size_t nv = 0, n = 0;  // vectors and tail lanes staged
+
+  TailStage() {
+    for (S& v : s) v = S(0.25);  // slack lanes stay valid arguments
+  }
+  bool full() const { return nv == size_t(kVec); }
+  void push(V c, M lo, M tl, V arg) {
+    const int m = movemask(tl);
+    central[nv] = c;
+    lower[nv] = lo;
+    tail[nv] = tl;
+    mask[nv++] = m;
+    compress_store(s + n, arg, m);
+    n += size_t(__builtin_popcount(unsigned(m)));
+  }
+  // The tails (four vectors at a time while there are that many), then finish(j, z) for each
+  // four staged vectors j .. j + 3 with their standard quantiles z[0..3].
+  template <class Finish>
+  void flush(Finish finish) {
+    size_t j = 0;
+    for (; j + 3 * kLanes < n; j += 4 * kLanes) {
+      multi<V, 4> x;
+      for (int i = 0; i < 4; ++i) x.v[i] = load_v(s + j + kLanes * i);
+      const multi<V, 4> y = Tail()(x);
+      for (int i = 0; i < 4; ++i) store_v(t + j + kLanes * i, y.v[i].v);
+    }
+    for (; j < n; j += kLanes) store_v(t + j, Tail()(V(load_v(s + j))).v);
+    // no branch on the masks: whether a vector has tail lanes is a coin flip for the predictor
+    for (size_t k = 0, pos = 0; k < nv; k += 4) {
+      V z[4];
+      for (size_t i = 0; i < 4; ++i) {
+        const V x = select(tail[k + i], expand_load(t + pos, mask[k + i], V()), central[k + i]);
+        pos += size_t(__builtin_popcount(unsigned(mask[k + i])));
+        z[i] = select(lower[k + i], x, -x);
+      }
+      finish(k, z);
+    }
+    nv = n = 0;
+  }
+};
+struct TailF32 {
+  template <class F> F operator()(F s) const { return mathfun::ndtri_tail_f32(s); }
+};
+struct TailF64 {
+  template <class F> F operator()(F s) const { return mathfun::ndtri_tail_f64(s); }
+};
 
 template <bool NT>
 void trunc_f32_k_impl(const DistParams& P, uint64_t c0, size_t nc, void* out) {
   float* o = static_cast<float*>(out);
-  constexpr int kVec = 4 * kGroups * kStageSets;  // vectors of 8 lanes per stage
-  struct Stage {
-    vf32 central[kVec];
-    mf32 lower[kVec], tail[kVec];
-    int mask[kVec];
-    alignas(32) float s[8 * kVec + 8], t[8 * kVec + 8];  // packed tail arguments, their quantiles
-  } st;
-  for (float& v : st.s) v = 0.25f;  // slack lanes stay valid arguments
-  size_t nv = 0, n = 0, first = 0;  // vectors and tail lanes staged; first element of the stage
+  TailStage<vf32, mf32, TailF32> st;
   const auto flush = [&] {
-    tail_quantiles_f32(st.s, st.t, n);
-    size_t pos = 0;
-    for (size_t j0 = 0; j0 < nv; j0 += 4) {
+    st.flush([&](size_t k, const vf32* z) {
       vf32 v[4];
-      for (size_t i = 0; i < 4; ++i) {
-        // no branch on the mask: whether a vector has tail lanes is a coin flip for the predictor
-        const size_t j = j0 + i;
-        const int m = st.mask[j];
-        const vf32 t = _mm256_permutevar8x32_ps(_mm256_loadu_ps(st.t + pos), lane_index(kCompact.expand[m]));
-        pos += size_t(__builtin_popcount(unsigned(m)));
-        const vf32 x = select(st.tail[j], t, st.central[j]);
-        v[i] = trunc_finish_f32(select(st.lower[j], x, -x), P);
-      }
-      store_transposed<NT>(o + first + 8 * j0, v[0].v, v[1].v, v[2].v, v[3].v);
-    }
-    first += 8 * nv;
-    nv = n = 0;
+      for (int i = 0; i < 4; ++i) v[i] = trunc_finish_f32(z[i], P);
+      store_transposed<NT>(o + 8 * k, v[0].v, v[1].v, v[2].v, v[3].v);
+    });
+    o += 8 * st.kVec;
   };
   for_groups(P, c0 * (kChunk / 4), nc * (kChunk / 4), [&](const Words8* w, size_t) {
     for (int k = 0; k < kGroups; ++k) {
@@ -269,19 +330,11 @@ void trunc_f32_k_impl(const DistParams& P, uint64_t c0, size_t nc, void* out) {
       const F4 s = mathfun::quantile_arg(p, q, 1.17549435e-38, lo, qc);
       const F4 c = mathfun::ndtri_central_f32(qc);
       const M4 t = mathfun::quantile_tail_mask(qc);
-      for (int i = 0; i < 4; ++i, ++nv) {
-        const int m = movemask(t.v[i]);
-        st.central[nv] = c.v[i];
-        st.lower[nv] = lo.v[i];
-        st.tail[nv] = t.v[i];
-        st.mask[nv] = m;
-        _mm256_storeu_ps(st.s + n, _mm256_permutevar8x32_ps(s.v[i].v, lane_index(kCompact.compress[m])));
-        n += size_t(__builtin_popcount(unsigned(m)));
-      }
+      for (int i = 0; i < 4; ++i) st.push(c.v[i], lo.v[i], t.v[i], s.v[i]);
     }
-    if (nv == kVec) flush();
+    if (st.full()) flush();
   });
-  if (nv) flush();
+  if (st.nv) flush();
 }
 
 // float64 kernels: block j gives elements 2j (words 0, 1) and 2j + 1 (words 2, 3); a group of
@@ -324,22 +377,37 @@ void normal_f64_impl(const DistParams& P, uint64_t c0, size_t nc, void* out) {
 
 template <bool NT>
 void trunc_f64_k_impl(const DistParams& P, uint64_t c0, size_t nc, void* out) {
+  double* o = static_cast<double*>(out);
   const __m128i ones = _mm_set1_epi32(-1);
-  for_f64<NT>(P, c0, nc, static_cast<double*>(out), [&](const Words8& w, const D2& u01, const D2& u23, D2& a, D2& b) {
-    // elements 2j and 2j + 1 of both halves as one batch of four vectors
-    D4 um, umc;
-    for (int h = 0; h < 2; ++h) {
-      um.v[h] = u01.v[h];
-      um.v[2 + h] = u23.v[h];
-      umc.v[h] = u01_f64x4(_mm_xor_si128(half(w.x[0], h), ones), _mm_xor_si128(half(w.x[1], h), ones));
-      umc.v[2 + h] = u01_f64x4(_mm_xor_si128(half(w.x[2], h), ones), _mm_xor_si128(half(w.x[3], h), ones));
+  TailStage<vf64, mf64, TailF64> st;
+  const auto flush = [&] {
+    // four staged vectors: elements 2j of both halves, then elements 2j + 1
+    st.flush([&](size_t k, const vf64* z) {
+      vf64 v[4];
+      for (int i = 0; i < 4; ++i) v[i] = trunc_finish_f64(z[i], P);
+      for (int h = 0; h < 2; ++h) store_interleaved<NT>(o + 4 * k + 8 * h, v[h].v, v[2 + h].v);
+    });
+    o += 4 * st.kVec;
+  };
+  for_groups(P, c0 * (kChunk / 2), nc * (kChunk / 2), [&](const Words8* w, size_t) {
+    for (int k = 0; k < kGroups; ++k) {
+      D4 um, umc;  // elements 2j and 2j + 1 of both halves of 4 lanes
+      for (int i = 0; i < 4; ++i) {
+        const int lo = i < 2 ? 0 : 2, h = i & 1;
+        um.v[i] = u01_f64x4(half(w[k].x[lo], h), half(w[k].x[lo + 1], h));
+        umc.v[i] = u01_f64x4(_mm_xor_si128(half(w[k].x[lo], h), ones), _mm_xor_si128(half(w[k].x[lo + 1], h), ones));
+      }
+      D4 p, q, qc;
+      multi<mf64, 4> lo;
+      trunc_pq_f64(um + D4(0x1p-54), umc + D4(0x1p-54), P, p, q);
+      const D4 s = mathfun::quantile_arg(p, q, 2.2250738585072014e-308, lo, qc);
+      const D4 c = mathfun::ndtri_central_f64(qc);
+      const auto t = mathfun::quantile_tail_mask(qc);
+      for (int i = 0; i < 4; ++i) st.push(c.v[i], lo.v[i], t.v[i], s.v[i]);
     }
-    const D4 v = trunc_f64(um + D4(0x1p-54), umc + D4(0x1p-54), P);
-    for (int h = 0; h < 2; ++h) {
-      a.v[h] = v.v[h];
-      b.v[h] = v.v[2 + h];
-    }
+    if (st.full()) flush();
   });
+  if (st.nv) flush();
 }
 
 // Stream stores only for large fills (the driver decides) into 32-byte aligned memory.

@@ -34,8 +34,8 @@ void normal_f32(const DistParams& P, uint64_t c0, size_t nc, void* out) {
   for (uint64_t b = c0 * (kChunk / 4), e = b + nc * (kChunk / 4); b != e; ++b, o += 4) {
     const Block w = block(P, b);
     float z[4];
-    box_muller_f32(u01_open0_f32<float>(w[0]), w[1], z[0], z[1]);
-    box_muller_f32(u01_open0_f32<float>(w[2]), w[3], z[2], z[3]);
+    box_muller_f32<float>(w[0], w[1], z[0], z[1]);
+    box_muller_f32<float>(w[2], w[3], z[2], z[3]);
     for (int k = 0; k < 4; ++k) o[k] = affine(z[k], P.lo32, P.scale32);
   }
 }

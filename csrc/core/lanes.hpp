@@ -44,6 +44,8 @@ WI_INLINE double to_f64(uint64_t u) { return double(int64_t(u)); }
 
 // A mask from the sign bit of each 32-bit lane (what vblendvps reads).
 WI_INLINE bool sign_mask(uint32_t u) { return (u >> 31) != 0; }
+// All ones where a < b, else 0 (lane values below 2**31: AVX2 compares signed).
+WI_INLINE uint32_t lt_mask(uint32_t a, uint32_t b) { return a < b ? 0xffffffffu : 0u; }
 // Whether any lane of a mask is set: lets a kernel skip work no lane needs (never changes a value).
 WI_INLINE bool any(bool m) { return m; }
 
@@ -127,6 +129,7 @@ WI_INLINE vu32 operator|(vu32 a, vu32 b) { return _mm256_or_si256(a.v, b.v); }
 WI_INLINE vu32 operator^(vu32 a, vu32 b) { return _mm256_xor_si256(a.v, b.v); }
 WI_INLINE vu32 operator~(vu32 a) { return _mm256_xor_si256(a.v, _mm256_set1_epi32(-1)); }
 WI_INLINE vu32 operator>>(vu32 a, int n) { return _mm256_srli_epi32(a.v, n); }
+WI_INLINE vu32 lt_mask(vu32 a, vu32 b) { return _mm256_cmpgt_epi32(b.v, a.v); }
 WI_INLINE vu32 operator<<(vu32 a, int n) { return _mm256_slli_epi32(a.v, n); }
 WI_INLINE vu64 operator+(vu64 a, vu64 b) { return _mm256_add_epi64(a.v, b.v); }
 WI_INLINE vu64 operator-(vu64 a, vu64 b) { return _mm256_sub_epi64(a.v, b.v); }
@@ -182,6 +185,12 @@ WI_MULTI_BINARY(==)
 WI_MULTI_BINARY(&)
 WI_MULTI_BINARY(|)
 WI_MULTI_BINARY(^)
+template <class V, int N>
+WI_INLINE multi<V, N> lt_mask(const multi<V, N>& a, const multi<V, N>& b) {
+  multi<V, N> r;
+  for (int i = 0; i < N; ++i) r.v[i] = lt_mask(a.v[i], b.v[i]);
+  return r;
+}
 #undef WI_MULTI_BINARY
 
 #define WI_MULTI_UNARY(name, expr)                                                 \

@@ -9,17 +9,18 @@ namespace weightinit {
 namespace mathfun {
 using namespace lanes;
 
-// ln x for positive normal float x. Cephes logf (S. Moshier): x = 2^e m, m in [sqrt(1/2), sqrt(2)),
-// degree-8 polynomial in m - 1; about 1 ulp.
+// ln(x 2^scale) for positive normal float x (and a normal product). Cephes logf (S. Moshier):
+// x = 2^e m, m in [sqrt(1/2), sqrt(2)), degree-8 polynomial in m - 1; about 1 ulp. The
+// exponent and the choice of m come from integer operations (exact, and off the FMA pipes);
+// scale lets a caller skip an exact power-of-two multiply.
 template <class F>
-WI_INLINE F log_f32(F x) {
+WI_INLINE F log_f32(F x, int scale = 0) {
   using U = typename Traits<F>::U;
   const U bits = as_u32(x);
-  F m = as_f32((bits & U(0x007fffffu)) | U(0x3f000000u));  // in [0.5, 1)
-  F e = to_f32(bits >> 23) - F(126.0f);
-  const auto small = m < F(0.70710678118654752440f);
-  e = select(small, e - F(1.0f), e);
-  const F t = select(small, (m + m) - F(1.0f), m - F(1.0f));
+  const U mant = bits & U(0x007fffffu);
+  const U small = lt_mask(mant, U(0x003504f3u));  // m < sqrt(1/2) as a float in [1/2, 1): take 2m
+  const F t = as_f32(mant | (U(0x3f000000u) | (small & U(0x00800000u)))) - F(1.0f);
+  const F e = to_f32(((bits >> 23) - U(uint32_t(126 - scale))) + small);  // + small: minus 1 if small
   const F z = t * t;
   F p = F(7.0376836292e-2f);
   p = fmadd(p, t, F(-1.1514610310e-1f));
@@ -79,12 +80,11 @@ WI_INLINE void sincos2pi_f32(U w, F& s, F& c) {
   const F cy = fmadd(z * z, fmadd(fmadd(F(2.443315711809948e-5f), z, F(-1.388731625493765e-3f)), z,
                                   F(4.166664568298827e-2f)),
                      fmadd(z, F(-0.5f), F(1.0f)));
-  // quadrant k mod 4 rotates (cos y, sin y): odd k swaps; cos negates for k in {1, 2}, sin for {2, 3}
-  const auto swap = sign_mask(k << 31);
-  const F cs = select(swap, sy, cy);
-  const F sn = select(swap, cy, sy);
-  c = as_f32(as_u32(cs) ^ (((k + U(1u)) & U(2u)) << 30));
-  s = as_f32(as_u32(sn) ^ ((k & U(2u)) << 30));
+  // quadrant k mod 4 rotates (cos y, sin y): odd k swaps; cos negates for k in {1, 2}, sin for {2, 3}.
+  // The swap as xor with an all-ones mask: integer logic instead of blends on the FMA pipes.
+  const U swap = (as_u32(sy) ^ as_u32(cy)) & (U(0u) - (k & U(1u)));
+  c = as_f32(as_u32(cy) ^ swap ^ (((k + U(1u)) & U(2u)) << 30));
+  s = as_f32(as_u32(sy) ^ swap ^ ((k & U(2u)) << 30));
 }
 
 // The same for double, with fdlibm's __kernel_sin / __kernel_cos polynomials.
