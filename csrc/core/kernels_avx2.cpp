@@ -159,31 +159,31 @@ using U2 = multi<vu32, 2>;
 using F4 = multi<vf32, 4>;
 using M4 = multi<mf32, 4>;
 using U4 = multi<vu32, 4>;
+using F8 = multi<vf32, 8>;
+using U8 = multi<vu32, 8>;
 using D2 = multi<vf64, 2>;
 using D4 = multi<vf64, 4>;
 
 template <bool NT>
 void normal_f32_impl(const DistParams& P, uint64_t c0, size_t nc, void* out) {
   float* o = static_cast<float*>(out);
-  const F4 lo(P.lo32), scale(P.scale32);
   for_groups(P, c0 * (kChunk / 4), nc * (kChunk / 4), [&](const Words8* w, size_t g) {
-    for (int k = 0; k < kGroups; k += 2) {
-      // radius words 0 and 2, angle words 1 and 3, of two groups at once
-      U4 r, a;
-      for (int i = 0; i < 2; ++i) {
-        r.v[2 * i] = w[k + i].x[0];
-        r.v[2 * i + 1] = w[k + i].x[2];
-        a.v[2 * i] = w[k + i].x[1];
-        a.v[2 * i + 1] = w[k + i].x[3];
-      }
-      F4 z0, z1;
-      box_muller_f32<F4>(r, a, z0, z1);
-      z0 = affine(z0, lo, scale);
-      z1 = affine(z1, lo, scale);
-      for (int i = 0; i < 2; ++i)
-        store_transposed<NT>(o + 4 * (g + 8 * (k + i)), z0.v[2 * i].v, z1.v[2 * i].v, z0.v[2 * i + 1].v,
-                             z1.v[2 * i + 1].v);
+    const F8 lo(P.lo32), scale(P.scale32);  // here, not captured: the compiler sees one broadcast
+    // radius words 0 and 2, angle words 1 and 3, of all groups as one batch (eight chains:
+    // 10% faster than four on Zen 3, though some of them spill)
+    U8 r, a;
+    for (int k = 0; k < kGroups; ++k) {
+      r.v[2 * k] = w[k].x[0];
+      r.v[2 * k + 1] = w[k].x[2];
+      a.v[2 * k] = w[k].x[1];
+      a.v[2 * k + 1] = w[k].x[3];
     }
+    F8 z0, z1;
+    box_muller_f32<F8>(r, a, z0, z1);
+    z0 = affine(z0, lo, scale);
+    z1 = affine(z1, lo, scale);
+    for (int k = 0; k < kGroups; ++k)
+      store_transposed<NT>(o + 4 * (g + 8 * k), z0.v[2 * k].v, z1.v[2 * k].v, z0.v[2 * k + 1].v, z1.v[2 * k + 1].v);
   });
 }
 
