@@ -50,8 +50,8 @@ constexpr uint64_t kNontemporalBytes = uint64_t(8) << 20;
 constexpr uint64_t kTask = uint64_t(1) << 16;
 
 int effective_threads(int threads, uint64_t n) {
+  if (n < kParallelMin) return 1;  // first: default_threads() reads the environment (0.5 us)
   if (threads <= 0) threads = default_threads();
-  if (n < kParallelMin) return 1;
   const uint64_t tasks = (n + kTask - 1) / kTask;
   return int(std::min<uint64_t>(uint64_t(threads), tasks));
 }
