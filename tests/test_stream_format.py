@@ -102,6 +102,18 @@ def test_uniform_degenerate_interval(isa):
         assert np.all(x.astype(np.float64) == 0.5)
 
 
+@pytest.mark.parametrize("a,b", [(0.0, 1.0), (-0.0, 1.0), (0.0, 3e-38), (1.0, 1.0 + 2.0**-20), (-5.0, -1.0),
+                                 (0.0, 0.0), (0.0, 3e38), (-1e38, 2e38), (1e-38, 2e-38)])
+def test_uniform_affine_forms_match_reference(isa, a, b):
+    """The kernels fold 2^-24 into the scale, or drop a zero low bound, only where that cannot
+    change a bit: scales whose 2^-24 multiple is subnormal, a -0 low bound and huge ranges too."""
+    for dtype, largest in (("float32", 3.4028235e38), ("float16", 65504.0), ("bfloat16", 3.3895314e38)):
+        if max(abs(a), abs(b)) > largest:
+            continue  # refused for that dtype (test_errors)
+        x = _filled("uniform", dtype, 4099, seed=SEED, stream=9, a=a, b=b)
+        R.assert_matches(x, "uniform", SEED, 9, 0, a=a, b=b)
+
+
 @pytest.mark.parametrize("cfg", CONFIGS, ids=config_id)
 def test_isa_paths_bit_identical(cfg, available_isas):
     """The SIMD and portable kernels give the same bytes on ~10**6 elements (odd size and offset)."""
