@@ -114,6 +114,26 @@ def test_uniform_affine_forms_match_reference(isa, a, b):
         R.assert_matches(x, "uniform", SEED, 9, 0, a=a, b=b)
 
 
+@pytest.mark.parametrize("a,b", [(-2.0, 2.0), (-1e-30, 1e-30), (-1e-31, 1e-31), (-11.5, -11.499), (11.499, 11.5),
+                                 (0.0, 0.0), (-7.0, -6.5)])
+def test_trunc_normal_folded_scales_agree(a, b, available_isas):
+    """The AVX2 kernel folds 2^-25 into Phi(b) - Phi(a) only where exact (the width must exceed
+    about 4e-31; the far-tail pairs are narrower): both sides of that line give the portable path's bits and the reference's values."""
+    from weightinit import _core
+
+    before = _core.isa()
+    got = {}
+    try:
+        for isa in available_isas:
+            _core.set_isa(isa)
+            got[isa] = _filled("trunc_normal", "float32", 4099, seed=SEED, stream=5, a=a, b=b)
+    finally:
+        _core.set_isa(before)
+    for isa, x in got.items():
+        assert np.array_equal(x.view(np.uint32), got["portable"].view(np.uint32)), isa
+        R.assert_matches(x, "trunc_normal", SEED, 5, 0, a=a, b=b)
+
+
 @pytest.mark.parametrize("cfg", CONFIGS, ids=config_id)
 def test_isa_paths_bit_identical(cfg, available_isas):
     """The SIMD and portable kernels give the same bytes on ~10**6 elements (odd size and offset)."""

@@ -28,9 +28,12 @@ using namespace lanes;
 // float32 U[0,1) from one word: (w >> 8) * 2^-24.
 template <class F, class U>
 WI_INLINE F u01_f32(U w) { return to_f32(w >> 8) * F(0x1p-24f); }
+// 2 (w >> 8) + 1 as (w >> 7) | 1; the complemented word's is that xor 0x1fffffe.
+template <class U>
+WI_INLINE U mid_int(U w) { return (w >> 7) | U(1u); }
 // ((w >> 8) + 0.5) * 2^-24 as (2k + 1) * 2^-25, rounded to float32 once.
 template <class F, class U>
-WI_INLINE F u01_mid_f32(U w) { return to_f32(((w >> 8) << 1) | U(1u)) * F(0x1p-25f); }
+WI_INLINE F u01_mid_f32(U w) { return to_f32(mid_int(w)) * F(0x1p-25f); }
 
 template <class F>
 WI_INLINE F affine(F x, F lo, F scale) { return lo + scale * x; }  // two roundings, as the reference

@@ -334,8 +334,14 @@ struct TailF64 {
   template <class F> F operator()(F s) const { return mathfun::ndtri_tail_f64(s); }
 };
 
-template <bool NT>
-void trunc_f32_k_impl(const DistParams& P, uint64_t c0, size_t nc, void* out) {
+// p = fmadd(k 2^-25, dp, pa) equals fmadd(k, dp 2^-25, pa) when dp 2^-25 is exact (one rounding of
+// the same real number either way); likewise q.
+inline bool trunc_fold_exact(const DistParams& P) {
+  return (P.dp32 * 0x1p-25f) * 0x1p25f == P.dp32 && (P.dq32 * 0x1p-25f) * 0x1p25f == P.dq32;
+}
+
+template <bool NT, bool Fold>
+void trunc_f32_body(const DistParams& P, uint64_t c0, size_t nc, void* out) {
   float* o = static_cast<float*>(out);
   TailStage<vf32, mf32, TailF32> st;
   const auto flush = [&] {
@@ -352,7 +358,13 @@ void trunc_f32_k_impl(const DistParams& P, uint64_t c0, size_t nc, void* out) {
       for (int i = 0; i < 4; ++i) x.v[i] = w[k].x[i];
       F4 p, q, qc;
       M4 lo;
-      trunc_pq_f32(u01_mid_f32<F4>(x), u01_mid_f32<F4>(~x), P, p, q);
+      const U4 mi = mid_int(x), mc = mi ^ U4(0x1fffffeu);
+      if (Fold) {
+        p = fmadd(to_f32(mi), F4(P.dp32 * 0x1p-25f), F4(P.pa32));
+        q = fmadd(to_f32(mc), F4(P.dq32 * 0x1p-25f), F4(P.qb32));
+      } else {
+        trunc_pq_f32(to_f32(mi) * F4(0x1p-25f), to_f32(mc) * F4(0x1p-25f), P, p, q);
+      }
       const F4 s = mathfun::quantile_arg(p, q, 1.17549435e-38, lo, qc);
       const F4 c = mathfun::ndtri_central_f32(qc);
       const M4 t = mathfun::quantile_tail_mask(qc);
@@ -361,6 +373,12 @@ void trunc_f32_k_impl(const DistParams& P, uint64_t c0, size_t nc, void* out) {
     if (st.full()) flush();
   });
   if (st.nv) flush();
+}
+
+template <bool NT>
+void trunc_f32_k_impl(const DistParams& P, uint64_t c0, size_t nc, void* out) {
+  if (trunc_fold_exact(P)) trunc_f32_body<NT, true>(P, c0, nc, out);
+  else trunc_f32_body<NT, false>(P, c0, nc, out);
 }
 
 // float64 kernels: block j gives elements 2j (words 0, 1) and 2j + 1 (words 2, 3); a group of
