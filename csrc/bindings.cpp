@@ -167,6 +167,23 @@ PYBIND11_MODULE(_core, m) {
       py::arg("mask"), py::arg("k"), py::arg("seed"), py::arg("stream"), py::arg("first_unit"), py::arg("threads"),
       "Marks, per row u of mask, the k columns m with the smallest (word((first_unit + u) * members + m) << 32 | m).");
 
+  m.def(
+      "zero_by_selection",
+      [](py::array x, uint64_t k, bool zero_selected, uint64_t seed, uint64_t stream, int threads) {
+        if (x.ndim() != 2) throw py::value_error("x must have 2 dimensions (units, members)");
+        if (!x.writeable()) throw py::value_error("x is read-only");
+        const uint64_t units = uint64_t(x.shape(0)), members = uint64_t(x.shape(1));
+        char* data = static_cast<char*>(x.mutable_data());
+        const int64_t us = int64_t(x.strides(0)), ms = int64_t(x.strides(1));
+        const size_t isz = size_t(x.itemsize());
+        threads = check_threads(threads);
+        py::gil_scoped_release release;
+        zero_by_selection(data, us, ms, isz, units, members, k, zero_selected, seed, stream, threads);
+      },
+      py::arg("x"), py::arg("k"), py::arg("zero_selected"), py::arg("seed"), py::arg("stream"), py::arg("threads"),
+      "Per row u of the 2-D view x (any strides), zeroes the k elements whose columns select_smallest "
+      "(first_unit 0) would mark (zero_selected) or all the others.");
+
   m.def("isa", []() { return std::string(current_isa()); }, "The kernel set in use: 'avx2' or 'portable'.");
   m.def(
       "set_isa",

@@ -702,6 +702,33 @@ def test_sparse_exact_zeros_per_column(rows, cols, sparsity):
     assert np.array_equal(x, np.where(zero.T, 0.0, ref))
 
 
+def test_sparse_pattern_large_columns():
+    """Columns of 4096 rows and more take the histogram selection; same documented keys."""
+    rows, cols, k = 5000, 3, 4500
+    x = S.sparse((rows, cols), k / rows, std=0.1, dtype="float32", seed=3, stream="big")
+    keys = pattern_keys(3, "big", "sparse_/zeros", cols, rows)
+    zero = np.zeros((cols, rows), bool)
+    np.put_along_axis(zero, np.argsort(keys, axis=1)[:, :k], True, axis=1)
+    assert np.array_equal(x == 0, zero.T)
+
+
+@pytest.mark.parametrize("make", [lambda a: a, lambda a: np.asfortranarray(a), lambda a: a[::-1],
+                                  lambda a: a[:, ::-2]])
+def test_sparse_patterns_on_strided_views(make):
+    """The core zeroes through the view's own strides: any layout, same values as a fresh array."""
+    view = make(np.full((40, 30), 5.0, dtype=np.float32))
+    S.sparse_(view, 0.6, std=0.2, seed=4, stream="v")
+    ref = S.sparse(view.shape, 0.6, std=0.2, dtype="float32", seed=4, stream="v")
+    assert np.array_equal(view, ref)
+    for out_axis in (0, -1):
+        m = make(np.full((12, 10), 5.0))
+        S.martens_sparse_(m, 3, out_axis=out_axis, seed=6)
+        assert np.array_equal(m, S.martens_sparse(m.shape, 3, out_axis=out_axis, seed=6, dtype="float64"))
+    conv = np.full((6, 4, 3, 3), 5.0)[:, :, ::-1, :]  # rest axes that do not collapse: mask path
+    S.martens_sparse_(conv, 7, seed=6)
+    assert np.array_equal(conv, S.martens_sparse(conv.shape, 7, seed=6, dtype="float64"))
+
+
 def test_sparse_zero_count_equals_torch():
     torch = pytest.importorskip("torch")
     for rows, cols, sparsity in [(100, 30, 0.1), (10, 7, 0.55), (37, 4, 0.333)]:

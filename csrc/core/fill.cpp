@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 #include <vector>
 
 #include "thread_pool.hpp"
@@ -274,48 +275,53 @@ void fill_random(const FillTarget& t, const RandomSpec& spec, int threads) {
   parallel_for(size_t(ntasks), nthreads, task);
 }
 
-// k-th smallest (1-based) of words. Large units: a histogram of the top 11 bits finds the
-// bucket holding it (the words are uniform), then only that bucket is partially sorted.
-uint32_t kth_smallest(const std::vector<uint32_t>& words, uint64_t k, std::vector<uint32_t>& scratch,
-                      std::vector<uint32_t>& counts) {
+// k-th smallest (1-based) of words, and how many words are below it and equal to it. Large
+// units: a histogram of the top 11 bits finds the bucket holding it (the words are uniform),
+// then only that bucket (which holds every word equal to it) is partially sorted.
+struct Kth {
+  uint32_t value;
+  uint64_t below, equal;
+};
+Kth kth_smallest(const std::vector<uint32_t>& words, uint64_t k, std::vector<uint32_t>& scratch,
+                 std::vector<uint32_t>& counts) {
   const size_t n = words.size();
+  uint64_t below = 0;
+  uint64_t need = k;
   if (n < 4096) {
     scratch.assign(words.begin(), words.end());
-    std::nth_element(scratch.begin(), scratch.begin() + (k - 1), scratch.end());
-    return scratch[k - 1];
+  } else {
+    constexpr int kBits = 11;
+    counts.assign(size_t(1) << kBits, 0);
+    for (uint32_t w : words) ++counts[w >> (32 - kBits)];
+    uint32_t bucket = 0;
+    while (below + counts[bucket] < k) below += counts[bucket++];
+    scratch.clear();
+    for (uint32_t w : words)
+      if ((w >> (32 - kBits)) == bucket) scratch.push_back(w);
+    need = k - below;
   }
-  constexpr int kBits = 11;
-  counts.assign(size_t(1) << kBits, 0);
-  for (uint32_t w : words) ++counts[w >> (32 - kBits)];
-  uint64_t below = 0;
-  uint32_t bucket = 0;
-  while (below + counts[bucket] < k) below += counts[bucket++];
-  scratch.clear();
-  for (uint32_t w : words)
-    if ((w >> (32 - kBits)) == bucket) scratch.push_back(w);
-  const uint64_t need = k - below;
   std::nth_element(scratch.begin(), scratch.begin() + (need - 1), scratch.end());
-  return scratch[need - 1];
+  const uint32_t kth = scratch[need - 1];
+  uint64_t less = 0, equal = 0;
+  for (uint32_t w : scratch) {
+    less += w < kth;
+    equal += w == kth;
+  }
+  return {kth, below + less, equal};
 }
 
-void select_smallest(unsigned char* mask, uint64_t units, uint64_t members, uint64_t k, uint64_t seed,
-                     uint64_t stream, uint64_t first_unit, int threads) {
-  if (units == 0 || members == 0) return;
-  if (k >= members) {
-    std::memset(mask, 1, size_t(units * members));
-    return;
-  }
-  if (k == 0) {
-    std::memset(mask, 0, size_t(units * members));
-    return;
-  }
+namespace {
+// The selection of each unit in [0, units), in parallel over tasks of about kTask keys: emit(u0,
+// u1, rows) gets a task's units with rows[(u - u0) * members + m] = 1 at the selected members.
+template <class Emit>
+void select_units(uint64_t units, uint64_t members, uint64_t k, uint64_t seed, uint64_t stream,
+                  uint64_t first_unit, int threads, Emit emit) {
   RandomSpec spec;
   spec.dist = Dist::Bits;
   spec.seed = seed;
   spec.stream = stream;
   const DistParams P = make_params(spec);
   const ChunkKernel kern = table().bits;
-  // Units per task: about kTask keys, at least one unit.
   const uint64_t per_task = std::max<uint64_t>(1, kTask / members);
   const uint64_t ntasks = (units + per_task - 1) / per_task;
   if (threads <= 0) threads = default_threads();
@@ -324,26 +330,65 @@ void select_smallest(unsigned char* mask, uint64_t units, uint64_t members, uint
     std::vector<uint32_t> words(members), sorted;
     std::vector<uint32_t> counts;
     const uint64_t u0 = uint64_t(t) * per_task, u1 = std::min(units, u0 + per_task);
+    std::vector<unsigned char> rows(size_t((u1 - u0) * members));
     for (uint64_t u = u0; u < u1; ++u) {
-      generate(kern, P, reinterpret_cast<char*>(words.data()), 4, (first_unit + u) * members, members);
-      // The k-th smallest word, then ties broken by member index (the key's low half).
-      const uint32_t kth = kth_smallest(words, k, sorted, counts);
-      unsigned char* row = mask + u * members;
-      uint64_t below = 0;
-      for (uint64_t m = 0; m < members; ++m) {
-        const unsigned char b = words[m] < kth;
-        row[m] = b;
-        below += b;
+      unsigned char* row = rows.data() + (u - u0) * members;
+      if (k >= members || k == 0) {
+        std::memset(row, k ? 1 : 0, size_t(members));
+        continue;
       }
-      // then the first k - below members equal to the k-th word (at least one: the k-th itself)
-      for (uint64_t m = 0, ties_left = k - below; ties_left > 0 && m < members; ++m)
-        if (words[m] == kth) {
-          row[m] = 1;
-          --ties_left;
+      generate(kern, P, reinterpret_cast<char*>(words.data()), 4, (first_unit + u) * members, members);
+      // Every word up to the k-th smallest (a vectorized pass), then ties broken by member index
+      // (the key's low half): of the words equal to the k-th, only the first k - below stay.
+      const Kth kth = kth_smallest(words, k, sorted, counts);
+      const uint32_t* w = words.data();
+      for (uint64_t m = 0; m < members; ++m) row[m] = w[m] <= kth.value;
+      for (uint64_t m = members, extra = kth.below + kth.equal - k; extra > 0; --m)
+        if (w[m - 1] == kth.value) {
+          row[m - 1] = 0;
+          --extra;
         }
     }
+    emit(u0, u1, rows.data());
   };
   parallel_for(size_t(ntasks), int(std::min<uint64_t>(uint64_t(threads), ntasks)), task);
+}
+}  // namespace
+
+void select_smallest(unsigned char* mask, uint64_t units, uint64_t members, uint64_t k, uint64_t seed,
+                     uint64_t stream, uint64_t first_unit, int threads) {
+  if (units == 0 || members == 0) return;
+  select_units(units, members, k, seed, stream, first_unit, threads,
+               [&](uint64_t u0, uint64_t u1, const unsigned char* rows) {
+                 std::memcpy(mask + u0 * members, rows, size_t((u1 - u0) * members));
+               });
+}
+
+void zero_by_selection(char* data, int64_t unit_stride, int64_t member_stride, size_t itemsize, uint64_t units,
+                       uint64_t members, uint64_t k, bool zero_selected, uint64_t seed, uint64_t stream,
+                       int threads) {
+  if (units == 0 || members == 0 || k == (zero_selected ? 0 : members)) return;
+  const unsigned char target = zero_selected ? 1 : 0;
+  // member-major: a task's units are usually neighbours in memory (columns of a row-major
+  // matrix), so each cache line is visited once per task, not once per unit
+  auto zero = [&](auto item) {
+    using T = decltype(item);
+    select_units(units, members, k, seed, stream, 0, threads,
+                 [&](uint64_t u0, uint64_t u1, const unsigned char* rows) {
+                   for (uint64_t m = 0; m < members; ++m) {
+                     char* at = data + int64_t(m) * member_stride + int64_t(u0) * unit_stride;
+                     for (uint64_t u = u0; u < u1; ++u, at += unit_stride)
+                       if (rows[(u - u0) * members + m] == target) std::memcpy(at, &item, sizeof(T));
+                   }
+                 });
+  };
+  switch (itemsize) {  // all-zero bytes, stored as one integer of the element's size
+    case 1: return zero(uint8_t(0));
+    case 2: return zero(uint16_t(0));
+    case 4: return zero(uint32_t(0));
+    case 8: return zero(uint64_t(0));
+    default: throw std::invalid_argument("zero_by_selection: itemsize must be 1, 2, 4 or 8");
+  }
 }
 
 void fill_constant(const FillTarget& t, const void* value, int threads) {

@@ -38,6 +38,12 @@ void fill_constant(const FillTarget& target, const void* value, int threads);
 // function of (seed, stream, first_unit + u), whatever the thread count.
 void select_smallest(unsigned char* mask, uint64_t units, uint64_t members, uint64_t k, uint64_t seed,
                      uint64_t stream, uint64_t first_unit, int threads);
+// The same selection (first_unit 0), applied in place: of a strided (units, members) array (element
+// (u, m) at data + u unit_stride + m member_stride, strides in bytes), the selected elements
+// (zero_selected) or the others are set to zero bytes; the rest is left as it is.
+void zero_by_selection(char* data, int64_t unit_stride, int64_t member_stride, size_t itemsize, uint64_t units,
+                       uint64_t members, uint64_t k, bool zero_selected, uint64_t seed, uint64_t stream,
+                       int threads);
 
 // Run-time ISA selection: "auto" picks the best the CPU supports (and WEIGHTINIT_ISA, if set,
 // may force "portable"); returns false for an unknown or unsupported name.

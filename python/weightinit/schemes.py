@@ -570,6 +570,18 @@ def _pattern(key: int, stream: int, units: int, members: int, k: int, threads, w
         write(u0, u1, block)
 
 
+def _units_by_members(moved: np.ndarray, units: int, fan: int):
+    """``moved`` (units, *rest) as a (units, fan) view when its rest axes collapse into one
+    stride (C order), else None (a reshape would copy)."""
+    shape, strides = moved.shape[1:], moved.strides[1:]
+    kept = [(n, st) for n, st in zip(shape, strides) if n != 1]
+    for (_, outer), (inner_n, inner) in zip(kept, kept[1:]):
+        if outer != inner * inner_n:
+            return None
+    step = kept[-1][1] if kept else moved.itemsize
+    return np.lib.stride_tricks.as_strided(moved, shape=(units, fan), strides=(moved.strides[0], step))
+
+
 def _sparse(x, sparsity, std, seed, stream, threads, generator, argname):
     view = _target(x)
     if view.ndim != 2:
@@ -585,13 +597,9 @@ def _sparse(x, sparsity, std, seed, stream, threads, generator, argname):
     _random.normal_(x, 0.0, std, seed=key, stream=s, threads=threads)
     if num_zeros == 0:
         return x
-    zero = np.zeros((), dtype=view.dtype)
-
-    def write(c0, c1, mask):  # units are columns, members the rows
-        np.copyto(view[:, c0:c1], zero, where=mask.T)
-
-    _pattern(key, _random.derive_stream(s, "sparse_/zeros"), cols, rows, num_zeros, threads,
-             write)
+    # units are the columns, members the rows: the transposed view, zeroed in place by the core
+    _core.zero_by_selection(view.T, num_zeros, True, key, _random.derive_stream(s, "sparse_/zeros"),
+                            _random._check_threads(threads))
     return x
 
 
@@ -639,14 +647,18 @@ def _martens_sparse(x, nonzeros, std, out_axis, seed, stream, threads, generator
     if nonzeros == fan:
         return x
     moved = np.moveaxis(view, oa, 0)  # a view: unit first, its incoming weights after (C order)
+    pattern_stream = _random.derive_stream(s, "martens_sparse_/nonzeros")
+    flat = _units_by_members(moved, units, fan)
+    if flat is not None:  # the core zeroes the unselected weights in place
+        _core.zero_by_selection(flat, nonzeros, False, key, pattern_stream, _random._check_threads(threads))
+        return x
     zero = np.zeros((), dtype=view.dtype)
 
     def write(u0, u1, keep):
         sub = moved[u0:u1]
         np.copyto(sub, zero, where=~keep.reshape(sub.shape))
 
-    _pattern(key, _random.derive_stream(s, "martens_sparse_/nonzeros"), units, fan, nonzeros,
-             threads, write)
+    _pattern(key, pattern_stream, units, fan, nonzeros, threads, write)
     return x
 
 
