@@ -69,6 +69,37 @@ def test_block_boundary_crossing_large_fill(isa, cfg):
     R.assert_matches(x, kind, SEED, "boundary", offset, **params)
 
 
+def _aligned(n, dtype, shift):
+    """n elements whose data starts `shift` elements past a 64-byte boundary."""
+    dt = np_dtype(dtype)
+    raw = np.empty(n + 64, dtype=dt)
+    skip = (-raw.ctypes.data % 64) // dt.itemsize + shift
+    return raw[skip:skip + n]
+
+
+@pytest.mark.parametrize("kind", ["uniform", "normal", "trunc_normal"])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
+def test_streaming_store_fills_match_portable(kind, dtype, available_isas):
+    """Fills past 8 MiB use streaming stores (aligned starts) or plain ones (misaligned): the same
+    bytes as the portable kernels either way, 16-bit outputs rounded on the way out included."""
+    from weightinit import _core
+
+    n = (9 << 20) // np_dtype(dtype).itemsize + 77
+    before = _core.isa()
+    try:
+        for shift in (0, 1):
+            got = {}
+            for isa in available_isas:
+                _core.set_isa(isa)
+                x = _aligned(n, dtype, shift)
+                fill(kind, x, seed=SEED, stream="nt", offset=5)
+                got[isa] = x.tobytes()
+            assert len(set(got.values())) == 1, (shift, list(got))
+    finally:
+        _core.set_isa(before)
+    R.assert_matches(np.frombuffer(got["portable"], dtype=np_dtype(dtype))[-1000:], kind, SEED, "nt", 5 + n - 1000)
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2**32 - 1, 2**32, 2**63, 2**64 - 1])
 def test_key_words_from_seed(isa, seed):
     for cfg in [("bits", "uint32", {}), ("uniform", "float64", {}), ("normal", "float32", {})]:

@@ -85,8 +85,42 @@ inline void store4(double* p, __m256d v) {
   if (NT) _mm256_stream_pd(p, v); else _mm256_storeu_pd(p, v);
 }
 
-template <bool NT>
-inline void store_transposed(float* out, __m256 v0, __m256 v1, __m256 v2, __m256 v3) {
+// Two vectors of float32 to 16 float16 / bfloat16 (nearest even), in order.
+inline __m256i round2_f16(__m256 a, __m256 b) {
+  constexpr int kMode = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+  return _mm256_set_m128i(_mm256_cvtps_ph(b, kMode), _mm256_cvtps_ph(a, kMode));
+}
+inline __m256i round_bf16_hi(__m256 v) {  // bfloat16 in the low half of each 32-bit lane
+  const __m256i b = _mm256_castps_si256(v);
+  const __m256i odd = _mm256_and_si256(_mm256_srli_epi32(b, 16), _mm256_set1_epi32(1));
+  return _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(b, _mm256_set1_epi32(0x7fff)), odd), 16);
+}
+inline __m256i round2_bf16(__m256 a, __m256 b) {
+  // packus interleaves the 128-bit halves (a lo, b lo, a hi, b hi); the permute restores order
+  return _mm256_permute4x64_epi64(_mm256_packus_epi32(round_bf16_hi(a), round_bf16_hi(b)), 0xD8);
+}
+
+// Where the float32 kernels put 16 values (two vectors): float32 memory, or rounded to float16 /
+// bfloat16 on the way out (no float32 round trip through a scratch buffer).
+struct OutF32 {
+  float* p;
+  template <bool NT> void put2(size_t i, __m256 a, __m256 b) const {
+    store8<NT>(p + i, a);
+    store8<NT>(p + i + 8, b);
+  }
+};
+template <__m256i (*Round2)(__m256, __m256)>
+struct OutHalf {
+  uint16_t* p;
+  template <bool NT> void put2(size_t i, __m256 a, __m256 b) const {
+    __m256i* at = reinterpret_cast<__m256i*>(p + i);
+    if (NT) _mm256_stream_si256(at, Round2(a, b)); else _mm256_storeu_si256(at, Round2(a, b));
+  }
+};
+
+// Values of 8 blocks x 4 words (v_k lane b = word k of block b) to elements i .. i + 31 in order.
+template <bool NT, class Out>
+inline void store_transposed(const Out& out, size_t i, __m256 v0, __m256 v1, __m256 v2, __m256 v3) {
   const __m256 t0 = _mm256_unpacklo_ps(v0, v1);
   const __m256 t1 = _mm256_unpackhi_ps(v0, v1);
   const __m256 t2 = _mm256_unpacklo_ps(v2, v3);
@@ -95,10 +129,8 @@ inline void store_transposed(float* out, __m256 v0, __m256 v1, __m256 v2, __m256
   const __m256 u1 = _mm256_shuffle_ps(t0, t2, 0xEE);  // blocks 1 | 5
   const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44);  // blocks 2 | 6
   const __m256 u3 = _mm256_shuffle_ps(t1, t3, 0xEE);  // blocks 3 | 7
-  store8<NT>(out, _mm256_permute2f128_ps(u0, u1, 0x20));
-  store8<NT>(out + 8, _mm256_permute2f128_ps(u2, u3, 0x20));
-  store8<NT>(out + 16, _mm256_permute2f128_ps(u0, u1, 0x31));
-  store8<NT>(out + 24, _mm256_permute2f128_ps(u2, u3, 0x31));
+  out.template put2<NT>(i, _mm256_permute2f128_ps(u0, u1, 0x20), _mm256_permute2f128_ps(u2, u3, 0x20));
+  out.template put2<NT>(i + 16, _mm256_permute2f128_ps(u0, u1, 0x31), _mm256_permute2f128_ps(u2, u3, 0x31));
 }
 
 // a[i], b[i] (elements 2i and 2i + 1) -> out[0..7] in order.
@@ -133,10 +165,10 @@ inline void for_groups(const DistParams& P, uint64_t first_block, size_t nblocks
 
 template <bool NT>
 void bits_impl(const DistParams& P, uint64_t c0, size_t nc, void* out) {
-  float* o = static_cast<float*>(out);
+  const OutF32 o{static_cast<float*>(out)};
   for_groups(P, c0 * (kChunk / 4), nc * (kChunk / 4), [&](const Words8* w, size_t g) {
     for (int k = 0; k < kGroups; ++k)
-      store_transposed<NT>(o + 4 * (g + 8 * k), _mm256_castsi256_ps(w[k].x[0]), _mm256_castsi256_ps(w[k].x[1]),
+      store_transposed<NT>(o, 4 * (g + 8 * k), _mm256_castsi256_ps(w[k].x[0]), _mm256_castsi256_ps(w[k].x[1]),
                            _mm256_castsi256_ps(w[k].x[2]), _mm256_castsi256_ps(w[k].x[3]));
   });
 }
@@ -152,9 +184,8 @@ inline Affine uniform_affine(const DistParams& P) {
   return P.lo32 == 0.0f && !std::signbit(P.lo32) && !std::signbit(P.scale32) ? Affine::ScaleOnly : Affine::Folded;
 }
 
-template <bool NT, Affine A>
-void uniform_f32_body(const DistParams& P, uint64_t c0, size_t nc, void* out) {
-  float* o = static_cast<float*>(out);
+template <bool NT, class Out, Affine A>
+void uniform_f32_body(const DistParams& P, uint64_t c0, size_t nc, const Out o) {
   for_groups(P, c0 * (kChunk / 4), nc * (kChunk / 4), [&](const Words8* w, size_t g) {
     const vf32 lo(P.lo32), scale(P.scale32), s24(P.scale32 * 0x1p-24f);
     for (int k = 0; k < kGroups; ++k) {
@@ -165,17 +196,17 @@ void uniform_f32_body(const DistParams& P, uint64_t c0, size_t nc, void* out) {
         if (A == Affine::Folded) v[i] = lo + s24 * to_f32(x >> 8);
         if (A == Affine::ScaleOnly) v[i] = s24 * to_f32(x >> 8);
       }
-      store_transposed<NT>(o + 4 * (g + 8 * k), v[0].v, v[1].v, v[2].v, v[3].v);
+      store_transposed<NT>(o, 4 * (g + 8 * k), v[0].v, v[1].v, v[2].v, v[3].v);
     }
   });
 }
 
-template <bool NT>
-void uniform_f32_impl(const DistParams& P, uint64_t c0, size_t nc, void* out) {
+template <bool NT, class Out>
+void uniform_f32_impl(const DistParams& P, uint64_t c0, size_t nc, const Out o) {
   switch (uniform_affine(P)) {
-    case Affine::General: return uniform_f32_body<NT, Affine::General>(P, c0, nc, out);
-    case Affine::Folded: return uniform_f32_body<NT, Affine::Folded>(P, c0, nc, out);
-    case Affine::ScaleOnly: return uniform_f32_body<NT, Affine::ScaleOnly>(P, c0, nc, out);
+    case Affine::General: return uniform_f32_body<NT, Out, Affine::General>(P, c0, nc, o);
+    case Affine::Folded: return uniform_f32_body<NT, Out, Affine::Folded>(P, c0, nc, o);
+    case Affine::ScaleOnly: return uniform_f32_body<NT, Out, Affine::ScaleOnly>(P, c0, nc, o);
   }
 }
 
@@ -190,9 +221,8 @@ using U8 = multi<vu32, 8>;
 using D2 = multi<vf64, 2>;
 using D4 = multi<vf64, 4>;
 
-template <bool NT>
-void normal_f32_impl(const DistParams& P, uint64_t c0, size_t nc, void* out) {
-  float* o = static_cast<float*>(out);
+template <bool NT, class Out>
+void normal_f32_impl(const DistParams& P, uint64_t c0, size_t nc, const Out o) {
   for_groups(P, c0 * (kChunk / 4), nc * (kChunk / 4), [&](const Words8* w, size_t g) {
     const F8 lo(P.lo32), scale(P.scale32);  // here, not captured: the compiler sees one broadcast
     // radius words 0 and 2, angle words 1 and 3, of all groups as one batch (eight chains:
@@ -209,7 +239,7 @@ void normal_f32_impl(const DistParams& P, uint64_t c0, size_t nc, void* out) {
     z0 = affine(z0, lo, scale);
     z1 = affine(z1, lo, scale);
     for (int k = 0; k < kGroups; ++k)
-      store_transposed<NT>(o + 4 * (g + 8 * k), z0.v[2 * k].v, z1.v[2 * k].v, z0.v[2 * k + 1].v, z1.v[2 * k + 1].v);
+      store_transposed<NT>(o, 4 * (g + 8 * k), z0.v[2 * k].v, z1.v[2 * k].v, z0.v[2 * k + 1].v, z1.v[2 * k + 1].v);
   });
 }
 
@@ -340,17 +370,17 @@ inline bool trunc_fold_exact(const DistParams& P) {
   return (P.dp32 * 0x1p-25f) * 0x1p25f == P.dp32 && (P.dq32 * 0x1p-25f) * 0x1p25f == P.dq32;
 }
 
-template <bool NT, bool Fold>
-void trunc_f32_body(const DistParams& P, uint64_t c0, size_t nc, void* out) {
-  float* o = static_cast<float*>(out);
+template <bool NT, class Out, bool Fold>
+void trunc_f32_body(const DistParams& P, uint64_t c0, size_t nc, const Out o) {
+  size_t at = 0;  // first element of the stage
   TailStage<vf32, mf32, TailF32> st;
   const auto flush = [&] {
     st.flush([&](size_t k, const vf32* z) {
       vf32 v[4];
       for (int i = 0; i < 4; ++i) v[i] = trunc_finish_f32(z[i], P);
-      store_transposed<NT>(o + 8 * k, v[0].v, v[1].v, v[2].v, v[3].v);
+      store_transposed<NT>(o, at + 8 * k, v[0].v, v[1].v, v[2].v, v[3].v);
     });
-    o += 8 * st.kVec;
+    at += 8 * st.kVec;
   };
   for_groups(P, c0 * (kChunk / 4), nc * (kChunk / 4), [&](const Words8* w, size_t) {
     for (int k = 0; k < kGroups; ++k) {
@@ -375,10 +405,10 @@ void trunc_f32_body(const DistParams& P, uint64_t c0, size_t nc, void* out) {
   if (st.nv) flush();
 }
 
-template <bool NT>
-void trunc_f32_k_impl(const DistParams& P, uint64_t c0, size_t nc, void* out) {
-  if (trunc_fold_exact(P)) trunc_f32_body<NT, true>(P, c0, nc, out);
-  else trunc_f32_body<NT, false>(P, c0, nc, out);
+template <bool NT, class Out>
+void trunc_f32_k_impl(const DistParams& P, uint64_t c0, size_t nc, const Out o) {
+  if (trunc_fold_exact(P)) trunc_f32_body<NT, Out, true>(P, c0, nc, o);
+  else trunc_f32_body<NT, Out, false>(P, c0, nc, o);
 }
 
 // float64 kernels: block j gives elements 2j (words 0, 1) and 2j + 1 (words 2, 3); a group of
@@ -466,40 +496,33 @@ void trunc_f64_k_impl(const DistParams& P, uint64_t c0, size_t nc, void* out) {
     }                                                                                 \
   }
 WI_NT_DISPATCH(bits)
-WI_NT_DISPATCH(uniform_f32)
-WI_NT_DISPATCH(normal_f32)
-WI_NT_DISPATCH(trunc_f32_k)
 WI_NT_DISPATCH(uniform_f64)
 WI_NT_DISPATCH(normal_f64)
 WI_NT_DISPATCH(trunc_f64_k)
-#undef WI_NT_DISPATCH
-
-inline __m128i round_f16(__m256 v) { return _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
-inline __m128i round_bf16(__m256 v) {
-  const __m256i b = _mm256_castps_si256(v);
-  const __m256i odd = _mm256_and_si256(_mm256_srli_epi32(b, 16), _mm256_set1_epi32(1));
-  const __m256i r = _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(b, _mm256_set1_epi32(0x7fff)), odd), 16);
-  const __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(r, r), 0x08);  // lanes 0, 2
-  return _mm256_castsi256_si128(packed);
-}
-
-template <void (*K)(const DistParams&, uint64_t, size_t, void*), __m128i (*Round)(__m256)>
-void half_kernel(const DistParams& P, uint64_t c0, size_t nc, void* out) {
-  unsigned char* o = static_cast<unsigned char*>(out);
-  const bool nt = P.nontemporal && (reinterpret_cast<uintptr_t>(out) & 15) == 0;
-  alignas(32) float tmp[kChunk * 4];
-  for (size_t c = 0; c < nc;) {
-    const size_t m = nc - c < 4 ? nc - c : 4;
-    K(P, c0 + c, m, tmp);
-    for (size_t k = 0; k < m * kChunk; k += 8, o += 16) {
-      const __m128i h = Round(_mm256_load_ps(tmp + k));
-      if (nt) _mm_stream_si128(reinterpret_cast<__m128i*>(o), h);
-      else _mm_storeu_si128(reinterpret_cast<__m128i*>(o), h);
-    }
-    c += m;
+// The float32 kernels, for float32, float16 and bfloat16 outputs.
+#define WI_OUT_DISPATCH(name, impl, Out)                                              \
+  void name(const DistParams& P, uint64_t c0, size_t nc, void* out) {                 \
+    const Out o{static_cast<decltype(Out::p)>(out)};                                  \
+    if (P.nontemporal && (reinterpret_cast<uintptr_t>(out) & 31) == 0) {             \
+      impl<true, Out>(P, c0, nc, o);                                                  \
+      _mm_sfence();                                                                   \
+    } else {                                                                          \
+      impl<false, Out>(P, c0, nc, o);                                                 \
+    }                                                                                 \
   }
-  if (nt) _mm_sfence();
-}
+using OutF16 = OutHalf<round2_f16>;
+using OutBF16 = OutHalf<round2_bf16>;
+WI_OUT_DISPATCH(uniform_f32, uniform_f32_impl, OutF32)
+WI_OUT_DISPATCH(uniform_f16, uniform_f32_impl, OutF16)
+WI_OUT_DISPATCH(uniform_bf16, uniform_f32_impl, OutBF16)
+WI_OUT_DISPATCH(normal_f32, normal_f32_impl, OutF32)
+WI_OUT_DISPATCH(normal_f16, normal_f32_impl, OutF16)
+WI_OUT_DISPATCH(normal_bf16, normal_f32_impl, OutBF16)
+WI_OUT_DISPATCH(trunc_f32_k, trunc_f32_k_impl, OutF32)
+WI_OUT_DISPATCH(trunc_f16_k, trunc_f32_k_impl, OutF16)
+WI_OUT_DISPATCH(trunc_bf16_k, trunc_f32_k_impl, OutBF16)
+#undef WI_OUT_DISPATCH
+#undef WI_NT_DISPATCH
 
 // Streaming stores past the cache: constant fills are pure writes, never read back soon.
 void pattern(void* out, size_t nbytes, const unsigned char* pat) {
@@ -525,9 +548,9 @@ void pattern(void* out, size_t nbytes, const unsigned char* pat) {
 const KernelTable kTable = {
     "avx2",
     bits,
-    {uniform_f32, uniform_f64, half_kernel<uniform_f32_impl<false>, round_f16>, half_kernel<uniform_f32_impl<false>, round_bf16>},
-    {normal_f32, normal_f64, half_kernel<normal_f32_impl<false>, round_f16>, half_kernel<normal_f32_impl<false>, round_bf16>},
-    {trunc_f32_k, trunc_f64_k, half_kernel<trunc_f32_k_impl<false>, round_f16>, half_kernel<trunc_f32_k_impl<false>, round_bf16>},
+    {uniform_f32, uniform_f64, uniform_f16, uniform_bf16},
+    {normal_f32, normal_f64, normal_f16, normal_bf16},
+    {trunc_f32_k, trunc_f64_k, trunc_f16_k, trunc_bf16_k},
     pattern,
 };
 
