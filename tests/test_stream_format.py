@@ -146,10 +146,13 @@ def test_uniform_affine_forms_match_reference(isa, a, b):
 
 
 @pytest.mark.parametrize("a,b", [(-2.0, 2.0), (-1e-30, 1e-30), (-1e-31, 1e-31), (-11.5, -11.499), (11.499, 11.5),
-                                 (0.0, 0.0), (-7.0, -6.5)])
-def test_trunc_normal_folded_scales_agree(a, b, available_isas):
-    """The AVX2 kernel folds 2^-25 into Phi(b) - Phi(a) only where exact (the width must exceed
-    about 4e-31; the far-tail pairs are narrower): both sides of that line give the portable path's bits and the reference's values."""
+                                 (0.0, 0.0), (-7.0, -6.5), (-13.5, -13.4), (-14.0, -12.5), (12.95, 13.2),
+                                 (-37.0, -36.0), (20.0, 30.0)])
+def test_trunc_normal_edge_parameters_agree(a, b, available_isas):
+    """Folding 2^-25 into Phi(b) - Phi(a) happens only where exact (widths above about 4e-31; the
+    +-11.5 pairs are narrower), and lanes whose tail probability is below 2^-100 (bounds past
+    about 11.5 sigma, where float32 runs out of precision) take the quantile in float64: each
+    side of both lines gives the portable path's bits and the reference's values (float32)."""
     from weightinit import _core
 
     before = _core.isa()

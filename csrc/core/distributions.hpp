@@ -2,6 +2,7 @@
 // only words, never a generator; templates run on scalar and SIMD lanes alike.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 
 #include "mathfun.hpp"
@@ -73,11 +74,30 @@ WI_INLINE F trunc_finish_f32(F z, const DistParams& P) {
   const F v = affine(z, F(P.lo32), F(P.scale32));
   return vmin(vmax(v, F(P.a32)), F(P.b32));
 }
-template <class F>
-WI_INLINE F trunc_f32(F um, F umc, const DistParams& P) {
-  F p, q;
-  trunc_pq_f32(um, umc, P, p, q);
-  return trunc_finish_f32(mathfun::ndtri_f32(p, q), P);
+// Below this tail probability float32 loses the quantile's precision (at FLT_MIN it has none
+// left: z would stop near -13): such lanes take the tail in float64, from the same word.
+constexpr float kDeepTail = 0x1p-100f;
+
+// The float64 tail quantile -Phi^-1(s) of a deep lane, s = p (lower) or q recomputed in float64
+// from the lane's mid integer (2 (w >> 8) + 1, exact in a double), then rounded to float.
+WI_INLINE float deep_tail_f32(uint32_t mid, bool lower, const DistParams& P) {
+  const double s = lower ? std::fma(double(mid) * 0x1p-25, P.dp64, P.pa64)
+                         : std::fma(double(mid ^ 0x1fffffeu) * 0x1p-25, P.dq64, P.qb64);
+  return float(mathfun::ndtri_tail_f64(s > 2.2250738585072014e-308 ? s : 2.2250738585072014e-308));
+}
+
+// The truncated normal of one word (the portable path; the AVX2 kernel stages the same steps).
+WI_INLINE float trunc_f32_word(uint32_t w, const DistParams& P) {
+  const uint32_t mid = mid_int(w);
+  float p, q, qc;
+  trunc_pq_f32(to_f32(mid) * 0x1p-25f, to_f32(mid ^ 0x1fffffeu) * 0x1p-25f, P, p, q);
+  bool lower;
+  const float s = mathfun::quantile_arg(p, q, 1.17549435e-38, lower, qc);
+  float x;
+  if (!mathfun::quantile_tail_mask(qc)) x = mathfun::ndtri_central_f32(qc);
+  else if (s >= kDeepTail) x = mathfun::ndtri_tail_f32(s);
+  else x = deep_tail_f32(mid, lower, P);
+  return trunc_finish_f32(lower ? x : -x, P);
 }
 
 template <class F>

@@ -370,14 +370,38 @@ inline bool trunc_fold_exact(const DistParams& P) {
   return (P.dp32 * 0x1p-25f) * 0x1p25f == P.dp32 && (P.dq32 * 0x1p-25f) * 0x1p25f == P.dq32;
 }
 
-template <bool NT, class Out, bool Fold>
+template <bool NT, class Out, bool Fold, bool Deep>
 void trunc_f32_body(const DistParams& P, uint64_t c0, size_t nc, const Out o) {
   size_t at = 0;  // first element of the stage
   TailStage<vf32, mf32, TailF32> st;
+  // Deep: some lane may fall below kDeepTail; keep each vector's arguments and mid integers
+  // to redo those lanes in float64 (as trunc_f32_word does).
+  constexpr int kDeepVec = Deep ? TailStage<vf32, mf32, TailF32>::kVec : 1;
+  vf32 sarg[kDeepVec];
+  vu32 mids[kDeepVec];
+  const auto deep = [&](size_t k, vf32& z) {
+    const int m = movemask(st.tail[k] & (sarg[k] < vf32(kDeepTail)));
+    if (!m) return;
+    alignas(32) float zs[8];
+    alignas(32) uint32_t ms[8];
+    _mm256_store_ps(zs, z.v);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(ms), mids[k].v);
+    const int lo = movemask(st.lower[k]);
+    for (int l = 0; l < 8; ++l)
+      if (m >> l & 1) {
+        const float x = deep_tail_f32(ms[l], lo >> l & 1, P);
+        zs[l] = (lo >> l & 1) ? x : -x;
+      }
+    z = _mm256_load_ps(zs);
+  };
   const auto flush = [&] {
     st.flush([&](size_t k, const vf32* z) {
       vf32 v[4];
-      for (int i = 0; i < 4; ++i) v[i] = trunc_finish_f32(z[i], P);
+      for (int i = 0; i < 4; ++i) {
+        vf32 zi = z[i];
+        if (Deep) deep(k + i, zi);
+        v[i] = trunc_finish_f32(zi, P);
+      }
       store_transposed<NT>(o, at + 8 * k, v[0].v, v[1].v, v[2].v, v[3].v);
     });
     at += 8 * st.kVec;
@@ -398,7 +422,13 @@ void trunc_f32_body(const DistParams& P, uint64_t c0, size_t nc, const Out o) {
       const F4 s = mathfun::quantile_arg(p, q, 1.17549435e-38, lo, qc);
       const F4 c = mathfun::ndtri_central_f32(qc);
       const M4 t = mathfun::quantile_tail_mask(qc);
-      for (int i = 0; i < 4; ++i) st.push(c.v[i], lo.v[i], t.v[i], s.v[i]);
+      for (int i = 0; i < 4; ++i) {
+        if (Deep) {
+          sarg[st.nv] = s.v[i];
+          mids[st.nv] = mi.v[i];
+        }
+        st.push(c.v[i], lo.v[i], t.v[i], s.v[i]);
+      }
     }
     if (st.full()) flush();
   });
@@ -407,8 +437,16 @@ void trunc_f32_body(const DistParams& P, uint64_t c0, size_t nc, const Out o) {
 
 template <bool NT, class Out>
 void trunc_f32_k_impl(const DistParams& P, uint64_t c0, size_t nc, const Out o) {
-  if (trunc_fold_exact(P)) trunc_f32_body<NT, Out, true>(P, c0, nc, o);
-  else trunc_f32_body<NT, Out, false>(P, c0, nc, o);
+  // p >= Phi(a) and q >= 1 - Phi(b): no lane is deep unless a bound's own tail is
+  const bool deep = P.pa32 < kDeepTail || P.qb32 < kDeepTail;
+  const bool fold = trunc_fold_exact(P);
+  if (deep) {
+    if (fold) trunc_f32_body<NT, Out, true, true>(P, c0, nc, o);
+    else trunc_f32_body<NT, Out, false, true>(P, c0, nc, o);
+  } else {
+    if (fold) trunc_f32_body<NT, Out, true, false>(P, c0, nc, o);
+    else trunc_f32_body<NT, Out, false, false>(P, c0, nc, o);
+  }
 }
 
 // float64 kernels: block j gives elements 2j (words 0, 1) and 2j + 1 (words 2, 3); a group of

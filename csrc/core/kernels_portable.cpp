@@ -44,7 +44,7 @@ void trunc_f32_k(const DistParams& P, uint64_t c0, size_t nc, void* out) {
   float* o = static_cast<float*>(out);
   for (uint64_t b = c0 * (kChunk / 4), e = b + nc * (kChunk / 4); b != e; ++b, o += 4) {
     const Block w = block(P, b);
-    for (int k = 0; k < 4; ++k) o[k] = trunc_f32(u01_mid_f32<float>(w[k]), u01_mid_f32<float>(~w[k]), P);
+    for (int k = 0; k < 4; ++k) o[k] = trunc_f32_word(w[k], P);
   }
 }
 
