@@ -371,7 +371,9 @@ inline bool trunc_fold_exact(const DistParams& P) {
 }
 
 template <bool NT, class Out, bool Fold, bool Deep>
-void trunc_f32_body(const DistParams& P, uint64_t c0, size_t nc, const Out o) {
+void trunc_f32_body(const DistParams& params, uint64_t c0, size_t nc, const Out o) {
+  // a local copy: the stage's float stores cannot alias it, so its broadcasts need no reloads
+  const DistParams P = params;
   size_t at = 0;  // first element of the stage
   TailStage<vf32, mf32, TailF32> st;
   // Deep: some lane may fall below kDeepTail; keep each vector's arguments and mid integers
@@ -489,7 +491,8 @@ void normal_f64_impl(const DistParams& P, uint64_t c0, size_t nc, void* out) {
 }
 
 template <bool NT>
-void trunc_f64_k_impl(const DistParams& P, uint64_t c0, size_t nc, void* out) {
+void trunc_f64_k_impl(const DistParams& params, uint64_t c0, size_t nc, void* out) {
+  const DistParams P = params;  // a local copy, as in trunc_f32_body
   double* o = static_cast<double*>(out);
   const __m128i ones = _mm_set1_epi32(-1);
   TailStage<vf64, mf64, TailF64> st;
