@@ -134,11 +134,14 @@ def test_uniform_degenerate_interval(isa):
 
 
 @pytest.mark.parametrize("a,b", [(0.0, 1.0), (-0.0, 1.0), (0.0, 3e-38), (1.0, 1.0 + 2.0**-20), (-5.0, -1.0),
-                                 (0.0, 0.0), (0.0, 3e38), (-1e38, 2e38), (1e-38, 2e-38)])
+                                 (0.0, 0.0), (0.0, 3e38), (-1e38, 2e38), (1e-38, 2e-38), (0.0, 1e-300),
+                                 (1e-300, 3e-300), (-1e307, 1e308)])
 def test_uniform_affine_forms_match_reference(isa, a, b):
-    """The kernels fold 2^-24 into the scale, or drop a zero low bound, only where that cannot
-    change a bit: scales whose 2^-24 multiple is subnormal, a -0 low bound and huge ranges too."""
-    for dtype, largest in (("float32", 3.4028235e38), ("float16", 65504.0), ("bfloat16", 3.3895314e38)):
+    """The kernels fold 2^-24 (float64: 2^-53) into the scale, or drop a zero low bound, only where
+    that cannot change a bit: scales whose folded multiple is subnormal, a -0 low bound and huge
+    ranges too."""
+    for dtype, largest in (("float32", 3.4028235e38), ("float16", 65504.0), ("bfloat16", 3.3895314e38),
+                           ("float64", 1.7976931348623157e308)):
         if max(abs(a), abs(b)) > largest:
             continue  # refused for that dtype (test_errors)
         x = _filled("uniform", dtype, 4099, seed=SEED, stream=9, a=a, b=b)

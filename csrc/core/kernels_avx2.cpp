@@ -143,6 +143,12 @@ inline void store_interleaved(double* out, __m256d a, __m256d b) {
 }
 
 // float64 U[0,1) of 4 lanes from the low words (w_2i) and high words (w_2i+1), exactly.
+// The 53-bit integer hi 2^21 + (lo >> 11) of the same words, as a double (exact).
+inline vf64 int53_f64x4(__m128i lo, __m128i hi) {
+  const __m256d h = _mm256_fmadd_pd(_mm256_cvtepi32_pd(_mm_xor_si128(hi, _mm_set1_epi32(INT32_MIN))),
+                                    _mm256_set1_pd(0x1p21), _mm256_set1_pd(0x1p52));
+  return _mm256_add_pd(h, _mm256_cvtepi32_pd(_mm_srli_epi32(lo, 11)));
+}
 inline vf64 u01_f64x4(__m128i lo, __m128i hi) {
   const __m256d h = _mm256_add_pd(_mm256_cvtepi32_pd(_mm_xor_si128(hi, _mm_set1_epi32(INT32_MIN))),
                                   _mm256_set1_pd(2147483648.0));
@@ -178,10 +184,11 @@ void bits_impl(const DistParams& P, uint64_t c0, size_t nc, void* out) {
 // (scale 2^-24) (w >> 8) alone when lo is +0 and scale is not negative (+0 + y = y for y >= +0):
 // one or two operations fewer per 8 elements.
 enum class Affine { General, Folded, ScaleOnly };
-inline Affine uniform_affine(const DistParams& P) {
-  const float s24 = P.scale32 * 0x1p-24f;
-  if (s24 * 0x1p24f != P.scale32) return Affine::General;  // scale 2^-24 would round
-  return P.lo32 == 0.0f && !std::signbit(P.lo32) && !std::signbit(P.scale32) ? Affine::ScaleOnly : Affine::Folded;
+// (float64: lo + scale (n 2^-53) with the 53-bit integer n, likewise.)
+template <class T>
+inline Affine uniform_affine(T lo, T scale, T ulp) {
+  if ((scale * ulp) / ulp != scale) return Affine::General;  // scale ulp would round
+  return lo == T(0) && !std::signbit(lo) && !std::signbit(scale) ? Affine::ScaleOnly : Affine::Folded;
 }
 
 template <bool NT, class Out, Affine A>
@@ -203,7 +210,7 @@ void uniform_f32_body(const DistParams& P, uint64_t c0, size_t nc, const Out o) 
 
 template <bool NT, class Out>
 void uniform_f32_impl(const DistParams& P, uint64_t c0, size_t nc, const Out o) {
-  switch (uniform_affine(P)) {
+  switch (uniform_affine(P.lo32, P.scale32, 0x1p-24f)) {
     case Affine::General: return uniform_f32_body<NT, Out, Affine::General>(P, c0, nc, o);
     case Affine::Folded: return uniform_f32_body<NT, Out, Affine::Folded>(P, c0, nc, o);
     case Affine::ScaleOnly: return uniform_f32_body<NT, Out, Affine::ScaleOnly>(P, c0, nc, o);
@@ -454,14 +461,16 @@ void trunc_f32_k_impl(const DistParams& P, uint64_t c0, size_t nc, const Out o) 
 // float64 kernels: block j gives elements 2j (words 0, 1) and 2j + 1 (words 2, 3); a group of
 // 8 blocks is two halves of 4 lanes. `pair` maps the uniforms of both halves to elements
 // (a: 2j, b: 2j + 1) as D2 batches; it sees no words (passing them kept them in memory: 8%).
-template <bool NT, class Pair>
+// Int53: the pair gets the 53-bit integers instead (U[0,1) is them times 2^-53).
+template <bool NT, bool Int53 = false, class Pair>
 inline void for_f64(const DistParams& P, uint64_t c0, size_t nc, double* o, Pair pair) {
   for_groups(P, c0 * (kChunk / 2), nc * (kChunk / 2), [&](const Words8* w, size_t g) {
     for (int k = 0; k < kGroups; ++k) {
       D2 lo01, lo23;  // U[0,1) of (w0, w1) and (w2, w3)
       for (int h = 0; h < 2; ++h) {
-        lo01.v[h] = u01_f64x4(half(w[k].x[0], h), half(w[k].x[1], h));
-        lo23.v[h] = u01_f64x4(half(w[k].x[2], h), half(w[k].x[3], h));
+        const auto conv = Int53 ? int53_f64x4 : u01_f64x4;
+        lo01.v[h] = conv(half(w[k].x[0], h), half(w[k].x[1], h));
+        lo23.v[h] = conv(half(w[k].x[2], h), half(w[k].x[3], h));
       }
       D2 a, b;
       pair(lo01, lo23, a, b);
@@ -470,13 +479,31 @@ inline void for_f64(const DistParams& P, uint64_t c0, size_t nc, double* o, Pair
   });
 }
 
+template <bool NT, Affine A>
+void uniform_f64_body(const DistParams& P, uint64_t c0, size_t nc, void* out) {
+  for_f64<NT, A != Affine::General>(P, c0, nc, static_cast<double*>(out),
+                                     [&](const D2& x01, const D2& x23, D2& a, D2& b) {
+    const D2 lo(P.lo64), scale(P.scale64), s53(P.scale64 * 0x1p-53);
+    if (A == Affine::General) {
+      a = affine(x01, lo, scale);
+      b = affine(x23, lo, scale);
+    } else if (A == Affine::Folded) {
+      a = lo + s53 * x01;
+      b = lo + s53 * x23;
+    } else {
+      a = s53 * x01;
+      b = s53 * x23;
+    }
+  });
+}
+
 template <bool NT>
 void uniform_f64_impl(const DistParams& P, uint64_t c0, size_t nc, void* out) {
-  for_f64<NT>(P, c0, nc, static_cast<double*>(out), [&](const D2& u01, const D2& u23, D2& a, D2& b) {
-    const D2 lo(P.lo64), scale(P.scale64);
-    a = affine(u01, lo, scale);
-    b = affine(u23, lo, scale);
-  });
+  switch (uniform_affine(P.lo64, P.scale64, 0x1p-53)) {
+    case Affine::General: return uniform_f64_body<NT, Affine::General>(P, c0, nc, out);
+    case Affine::Folded: return uniform_f64_body<NT, Affine::Folded>(P, c0, nc, out);
+    case Affine::ScaleOnly: return uniform_f64_body<NT, Affine::ScaleOnly>(P, c0, nc, out);
+  }
 }
 
 template <bool NT>
