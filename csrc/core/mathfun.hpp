@@ -173,15 +173,8 @@ WI_INLINE F ndtri_tail_f32(F s) {
   const F d2 = fmadd(d1, r, F(1.0f));
   return -(n3 / d2);
 }
-template <class F>
-WI_INLINE F ndtri_f32(F p, F q) {
-  typename Traits<F>::M lower;
-  F qc;
-  const F s = quantile_arg(p, q, 1.17549435e-38, lower, qc);  // FLT_MIN
-  const auto tail = quantile_tail_mask(qc);
-  const F central = ndtri_central_f32(qc);
-  return quantile_join(lower, tail, central, any(tail) ? ndtri_tail_f32(s) : central);
-}
+// (float32 has no whole-quantile function: its callers, trunc_f32_word and the AVX2 stage, put
+// the regions together themselves, with a float64 path for deep tails.)
 
 template <class F>
 WI_INLINE F horner7(F x, double c7, double c6, double c5, double c4, double c3, double c2, double c1,
