@@ -32,9 +32,9 @@ WI_INLINE F u01_f32(U w) { return to_f32(w >> 8) * F(0x1p-24f); }
 // 2 (w >> 8) + 1 as (w >> 7) | 1; the complemented word's is that xor 0x1fffffe.
 template <class U>
 WI_INLINE U mid_int(U w) { return (w >> 7) | U(1u); }
-// ((w >> 8) + 0.5) * 2^-24 as (2k + 1) * 2^-25, rounded to float32 once.
+// ((w >> 8) + 0.5) * 2^-24 from mid_int(w) = 2 (w >> 8) + 1: times 2^-25, rounded to float32 once.
 template <class F, class U>
-WI_INLINE F u01_mid_f32(U w) { return to_f32(mid_int(w)) * F(0x1p-25f); }
+WI_INLINE F mid_u01_f32(U mid) { return to_f32(mid) * F(0x1p-25f); }
 
 template <class F>
 WI_INLINE F affine(F x, F lo, F scale) { return lo + scale * x; }  // two roundings, as the reference
@@ -78,25 +78,25 @@ WI_INLINE F trunc_finish_f32(F z, const DistParams& P) {
 // left: z would stop near -13): such lanes take the tail in float64, from the same word.
 constexpr float kDeepTail = 0x1p-100f;
 
-// The float64 tail quantile -Phi^-1(s) of a deep lane, s = p (lower) or q recomputed in float64
-// from the lane's mid integer (2 (w >> 8) + 1, exact in a double), then rounded to float.
-WI_INLINE float deep_tail_f32(uint32_t mid, bool lower, const DistParams& P) {
+// Phi^-1 of a deep lane: its tail probability s = p (lower) or q recomputed in float64 from the
+// lane's mid integer (exact in a double), the float64 tail quantile rounded to float, signed.
+WI_INLINE float deep_quantile_f32(uint32_t mid, bool lower, const DistParams& P) {
   const double s = lower ? std::fma(double(mid) * 0x1p-25, P.dp64, P.pa64)
                          : std::fma(double(mid ^ 0x1fffffeu) * 0x1p-25, P.dq64, P.qb64);
-  return float(mathfun::ndtri_tail_f64(s > 2.2250738585072014e-308 ? s : 2.2250738585072014e-308));
+  const float x = float(mathfun::ndtri_tail_f64(s > 2.2250738585072014e-308 ? s : 2.2250738585072014e-308));
+  return lower ? x : -x;
 }
 
 // The truncated normal of one word (the portable path; the AVX2 kernel stages the same steps).
 WI_INLINE float trunc_f32_word(uint32_t w, const DistParams& P) {
   const uint32_t mid = mid_int(w);
   float p, q, qc;
-  trunc_pq_f32(to_f32(mid) * 0x1p-25f, to_f32(mid ^ 0x1fffffeu) * 0x1p-25f, P, p, q);
+  trunc_pq_f32(mid_u01_f32<float>(mid), mid_u01_f32<float>(mid ^ 0x1fffffeu), P, p, q);
   bool lower;
   const float s = mathfun::quantile_arg(p, q, 1.17549435e-38, lower, qc);
-  float x;
-  if (!mathfun::quantile_tail_mask(qc)) x = mathfun::ndtri_central_f32(qc);
-  else if (s >= kDeepTail) x = mathfun::ndtri_tail_f32(s);
-  else x = deep_tail_f32(mid, lower, P);
+  const bool tail = mathfun::quantile_tail_mask(qc);
+  if (tail && s < kDeepTail) return trunc_finish_f32(deep_quantile_f32(mid, lower, P), P);
+  const float x = tail ? mathfun::ndtri_tail_f32(s) : mathfun::ndtri_central_f32(qc);
   return trunc_finish_f32(lower ? x : -x, P);
 }
 

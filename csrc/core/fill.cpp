@@ -367,7 +367,7 @@ void select_smallest(unsigned char* mask, uint64_t units, uint64_t members, uint
 void zero_by_selection(char* data, int64_t unit_stride, int64_t member_stride, size_t itemsize, uint64_t units,
                        uint64_t members, uint64_t k, bool zero_selected, uint64_t seed, uint64_t stream,
                        int threads) {
-  if (units == 0 || members == 0 || k == (zero_selected ? 0 : members)) return;
+  if (units == 0 || members == 0 || (zero_selected ? k == 0 : k >= members)) return;  // nothing to zero
   const unsigned char target = zero_selected ? 1 : 0;
   // member-major: a task's units are usually neighbours in memory (columns of a row-major
   // matrix), so each cache line is visited once per task, not once per unit

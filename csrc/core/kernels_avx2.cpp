@@ -142,19 +142,14 @@ inline void store_interleaved(double* out, __m256d a, __m256d b) {
   store4<NT>(out + 4, _mm256_permute2f128_pd(lo, hi, 0x31));
 }
 
-// float64 U[0,1) of 4 lanes from the low words (w_2i) and high words (w_2i+1), exactly.
-// The 53-bit integer hi 2^21 + (lo >> 11) of the same words, as a double (exact).
+// The 53-bit integer n = hi 2^21 + (lo >> 11) of 4 lanes of low words (w_2i) and high words
+// (w_2i+1), as a double (exact); float64 U[0,1) is n 2^-53 (exact too).
 inline vf64 int53_f64x4(__m128i lo, __m128i hi) {
   const __m256d h = _mm256_fmadd_pd(_mm256_cvtepi32_pd(_mm_xor_si128(hi, _mm_set1_epi32(INT32_MIN))),
                                     _mm256_set1_pd(0x1p21), _mm256_set1_pd(0x1p52));
   return _mm256_add_pd(h, _mm256_cvtepi32_pd(_mm_srli_epi32(lo, 11)));
 }
-inline vf64 u01_f64x4(__m128i lo, __m128i hi) {
-  const __m256d h = _mm256_add_pd(_mm256_cvtepi32_pd(_mm_xor_si128(hi, _mm_set1_epi32(INT32_MIN))),
-                                  _mm256_set1_pd(2147483648.0));
-  const __m256d l = _mm256_cvtepi32_pd(_mm_srli_epi32(lo, 11));
-  return vf64(_mm256_mul_pd(h, _mm256_set1_pd(0x1p-32))) + vf64(_mm256_mul_pd(l, _mm256_set1_pd(0x1p-53)));
-}
+inline vf64 u01_f64x4(__m128i lo, __m128i hi) { return int53_f64x4(lo, hi) * vf64(0x1p-53); }
 inline __m128i half(__m256i v, int upper) {
   return upper ? _mm256_extracti128_si256(v, 1) : _mm256_castsi256_si128(v);
 }
@@ -397,10 +392,7 @@ void trunc_f32_body(const DistParams& params, uint64_t c0, size_t nc, const Out 
     _mm256_store_si256(reinterpret_cast<__m256i*>(ms), mids[k].v);
     const int lo = movemask(st.lower[k]);
     for (int l = 0; l < 8; ++l)
-      if (m >> l & 1) {
-        const float x = deep_tail_f32(ms[l], lo >> l & 1, P);
-        zs[l] = (lo >> l & 1) ? x : -x;
-      }
+      if (m >> l & 1) zs[l] = deep_quantile_f32(ms[l], lo >> l & 1, P);
     z = _mm256_load_ps(zs);
   };
   const auto flush = [&] {
@@ -426,7 +418,7 @@ void trunc_f32_body(const DistParams& params, uint64_t c0, size_t nc, const Out 
         p = fmadd(to_f32(mi), F4(P.dp32 * 0x1p-25f), F4(P.pa32));
         q = fmadd(to_f32(mc), F4(P.dq32 * 0x1p-25f), F4(P.qb32));
       } else {
-        trunc_pq_f32(to_f32(mi) * F4(0x1p-25f), to_f32(mc) * F4(0x1p-25f), P, p, q);
+        trunc_pq_f32(mid_u01_f32<F4>(mi), mid_u01_f32<F4>(mc), P, p, q);
       }
       const F4 s = mathfun::quantile_arg(p, q, 1.17549435e-38, lo, qc);
       const F4 c = mathfun::ndtri_central_f32(qc);
@@ -459,18 +451,17 @@ void trunc_f32_k_impl(const DistParams& P, uint64_t c0, size_t nc, const Out o) 
 }
 
 // float64 kernels: block j gives elements 2j (words 0, 1) and 2j + 1 (words 2, 3); a group of
-// 8 blocks is two halves of 4 lanes. `pair` maps the uniforms of both halves to elements
-// (a: 2j, b: 2j + 1) as D2 batches; it sees no words (passing them kept them in memory: 8%).
-// Int53: the pair gets the 53-bit integers instead (U[0,1) is them times 2^-53).
-template <bool NT, bool Int53 = false, class Pair>
+// 8 blocks is two halves of 4 lanes. `pair` maps the 53-bit integers of both halves (U[0,1) is
+// them times 2^-53) to elements (a: 2j, b: 2j + 1) as D2 batches; it sees no words (passing
+// them kept them in memory: 8%).
+template <bool NT, class Pair>
 inline void for_f64(const DistParams& P, uint64_t c0, size_t nc, double* o, Pair pair) {
   for_groups(P, c0 * (kChunk / 2), nc * (kChunk / 2), [&](const Words8* w, size_t g) {
     for (int k = 0; k < kGroups; ++k) {
-      D2 lo01, lo23;  // U[0,1) of (w0, w1) and (w2, w3)
+      D2 lo01, lo23;  // the integers of (w0, w1) and (w2, w3)
       for (int h = 0; h < 2; ++h) {
-        const auto conv = Int53 ? int53_f64x4 : u01_f64x4;
-        lo01.v[h] = conv(half(w[k].x[0], h), half(w[k].x[1], h));
-        lo23.v[h] = conv(half(w[k].x[2], h), half(w[k].x[3], h));
+        lo01.v[h] = int53_f64x4(half(w[k].x[0], h), half(w[k].x[1], h));
+        lo23.v[h] = int53_f64x4(half(w[k].x[2], h), half(w[k].x[3], h));
       }
       D2 a, b;
       pair(lo01, lo23, a, b);
@@ -481,12 +472,11 @@ inline void for_f64(const DistParams& P, uint64_t c0, size_t nc, double* o, Pair
 
 template <bool NT, Affine A>
 void uniform_f64_body(const DistParams& P, uint64_t c0, size_t nc, void* out) {
-  for_f64<NT, A != Affine::General>(P, c0, nc, static_cast<double*>(out),
-                                     [&](const D2& x01, const D2& x23, D2& a, D2& b) {
+  for_f64<NT>(P, c0, nc, static_cast<double*>(out), [&](const D2& x01, const D2& x23, D2& a, D2& b) {
     const D2 lo(P.lo64), scale(P.scale64), s53(P.scale64 * 0x1p-53);
     if (A == Affine::General) {
-      a = affine(x01, lo, scale);
-      b = affine(x23, lo, scale);
+      a = affine(x01 * D2(0x1p-53), lo, scale);
+      b = affine(x23 * D2(0x1p-53), lo, scale);
     } else if (A == Affine::Folded) {
       a = lo + s53 * x01;
       b = lo + s53 * x23;
@@ -509,9 +499,9 @@ void uniform_f64_impl(const DistParams& P, uint64_t c0, size_t nc, void* out) {
 template <bool NT>
 void normal_f64_impl(const DistParams& P, uint64_t c0, size_t nc, void* out) {
   // one group (two chains) per batch: four spill and ran 40% slower
-  for_f64<NT>(P, c0, nc, static_cast<double*>(out), [&](const D2& u01, const D2& u23, D2& a, D2& b) {
+  for_f64<NT>(P, c0, nc, static_cast<double*>(out), [&](const D2& x01, const D2& x23, D2& a, D2& b) {
     const D2 lo(P.lo64), scale(P.scale64);  // here, not captured: the compiler sees one broadcast
-    box_muller_f64(u01 + D2(0x1p-53), u23, a, b);
+    box_muller_f64((x01 + D2(1.0)) * D2(0x1p-53), x23 * D2(0x1p-53), a, b);  // u1 in (0, 1]
     a = affine(a, lo, scale);
     b = affine(b, lo, scale);
   });
@@ -553,43 +543,35 @@ void trunc_f64_k_impl(const DistParams& params, uint64_t c0, size_t nc, void* ou
   if (st.nv) flush();
 }
 
-// Stream stores only for large fills (the driver decides) into 32-byte aligned memory.
-#define WI_NT_DISPATCH(name)                                                          \
+// Stream stores only for large fills (the driver decides) into 32-byte aligned memory. `call`
+// names the kernel body with its NT argument; the float32 bodies also take where their values go
+// (float32, or rounded to float16 / bfloat16).
+#define WI_NT_DISPATCH(name, call)                                                    \
   void name(const DistParams& P, uint64_t c0, size_t nc, void* out) {                 \
     if (P.nontemporal && (reinterpret_cast<uintptr_t>(out) & 31) == 0) {             \
-      name##_impl<true>(P, c0, nc, out);                                              \
+      constexpr bool NT = true;                                                       \
+      call;                                                                           \
       _mm_sfence();                                                                   \
     } else {                                                                          \
-      name##_impl<false>(P, c0, nc, out);                                             \
-    }                                                                                 \
-  }
-WI_NT_DISPATCH(bits)
-WI_NT_DISPATCH(uniform_f64)
-WI_NT_DISPATCH(normal_f64)
-WI_NT_DISPATCH(trunc_f64_k)
-// The float32 kernels, for float32, float16 and bfloat16 outputs.
-#define WI_OUT_DISPATCH(name, impl, Out)                                              \
-  void name(const DistParams& P, uint64_t c0, size_t nc, void* out) {                 \
-    const Out o{static_cast<decltype(Out::p)>(out)};                                  \
-    if (P.nontemporal && (reinterpret_cast<uintptr_t>(out) & 31) == 0) {             \
-      impl<true, Out>(P, c0, nc, o);                                                  \
-      _mm_sfence();                                                                   \
-    } else {                                                                          \
-      impl<false, Out>(P, c0, nc, o);                                                 \
+      constexpr bool NT = false;                                                      \
+      call;                                                                           \
     }                                                                                 \
   }
 using OutF16 = OutHalf<round2_f16>;
 using OutBF16 = OutHalf<round2_bf16>;
-WI_OUT_DISPATCH(uniform_f32, uniform_f32_impl, OutF32)
-WI_OUT_DISPATCH(uniform_f16, uniform_f32_impl, OutF16)
-WI_OUT_DISPATCH(uniform_bf16, uniform_f32_impl, OutBF16)
-WI_OUT_DISPATCH(normal_f32, normal_f32_impl, OutF32)
-WI_OUT_DISPATCH(normal_f16, normal_f32_impl, OutF16)
-WI_OUT_DISPATCH(normal_bf16, normal_f32_impl, OutBF16)
-WI_OUT_DISPATCH(trunc_f32_k, trunc_f32_k_impl, OutF32)
-WI_OUT_DISPATCH(trunc_f16_k, trunc_f32_k_impl, OutF16)
-WI_OUT_DISPATCH(trunc_bf16_k, trunc_f32_k_impl, OutBF16)
-#undef WI_OUT_DISPATCH
+WI_NT_DISPATCH(bits, bits_impl<NT>(P, c0, nc, out))
+WI_NT_DISPATCH(uniform_f64, uniform_f64_impl<NT>(P, c0, nc, out))
+WI_NT_DISPATCH(normal_f64, normal_f64_impl<NT>(P, c0, nc, out))
+WI_NT_DISPATCH(trunc_f64_k, trunc_f64_k_impl<NT>(P, c0, nc, out))
+WI_NT_DISPATCH(uniform_f32, uniform_f32_impl<NT>(P, c0, nc, OutF32{static_cast<float*>(out)}))
+WI_NT_DISPATCH(uniform_f16, uniform_f32_impl<NT>(P, c0, nc, OutF16{static_cast<uint16_t*>(out)}))
+WI_NT_DISPATCH(uniform_bf16, uniform_f32_impl<NT>(P, c0, nc, OutBF16{static_cast<uint16_t*>(out)}))
+WI_NT_DISPATCH(normal_f32, normal_f32_impl<NT>(P, c0, nc, OutF32{static_cast<float*>(out)}))
+WI_NT_DISPATCH(normal_f16, normal_f32_impl<NT>(P, c0, nc, OutF16{static_cast<uint16_t*>(out)}))
+WI_NT_DISPATCH(normal_bf16, normal_f32_impl<NT>(P, c0, nc, OutBF16{static_cast<uint16_t*>(out)}))
+WI_NT_DISPATCH(trunc_f32_k, trunc_f32_k_impl<NT>(P, c0, nc, OutF32{static_cast<float*>(out)}))
+WI_NT_DISPATCH(trunc_f16_k, trunc_f32_k_impl<NT>(P, c0, nc, OutF16{static_cast<uint16_t*>(out)}))
+WI_NT_DISPATCH(trunc_bf16_k, trunc_f32_k_impl<NT>(P, c0, nc, OutBF16{static_cast<uint16_t*>(out)}))
 #undef WI_NT_DISPATCH
 
 // Streaming stores past the cache: constant fills are pure writes, never read back soon.
