@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from weightinit import architectures as A
-from weightinit.models import ModelSpec, init_model
+from weightinit.build import init_model
+from weightinit.models import ModelSpec
 
 # name -> parameter count its reference implementation reports
 # (sum(p.numel() for p in model.parameters()); GPT-2 with wpe and the LM head tied to wte)

@@ -88,7 +88,7 @@ def test_init_a_spec_file(tmp_path, tiny_spec):
     pytest.importorskip("safetensors")
     from safetensors.numpy import load_file
 
-    from weightinit.models import init_model
+    from weightinit.build import init_model
 
     out = tmp_path / "a.safetensors"
     r = run("init", tiny_spec, "--seed", 5, "--dtype", "float16", "--out", out)

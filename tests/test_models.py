@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 import weightinit as wi
-from weightinit import models
-from weightinit.models import ModelSpec, Param, fill_param, init_model
+from weightinit import build, models
+from weightinit.build import fill_param, init_model
+from weightinit.models import ModelSpec, Param
 
 BF16 = np.dtype(ml_dtypes.bfloat16)
 
@@ -249,8 +250,8 @@ def test_spec_from_hand_written_json_and_mappings():
                           "b": {"shape": [3], "init": "zeros_"}}}"""
     spec = ModelSpec.from_json(text)
     assert spec.num_params() == 15
-    assert models.as_spec(json.loads(text)) == spec
-    assert models.as_spec({"w": {"shape": [3, 4], "init": "normal_", "std": 0.5},
+    assert build.as_spec(json.loads(text)) == spec
+    assert build.as_spec({"w": {"shape": [3, 4], "init": "normal_", "std": 0.5},
                            "b": Param((3,), "zeros_")}) == spec
     out = init_model(json.loads(text), seed=1)
     assert set(out) == {"w", "b"}
@@ -292,7 +293,7 @@ def test_seed_none_uses_the_default_generator():
         init_model(spec, seed=1, generator=g)
 
 
-WINDOWED = [r for r in INIT_TABLE if models.can_window(Param(r[1], r[0], **r[2]))]
+WINDOWED = [r for r in INIT_TABLE if build.can_window(Param(r[1], r[0], **r[2]))]
 
 
 @pytest.mark.parametrize("name,shape,kw", WINDOWED, ids=[r[0] for r in WINDOWED])
@@ -322,7 +323,7 @@ def test_zero_rows_in_windows():
 
 
 def test_non_elementwise_initializers_are_not_windowed():
-    assert not models.can_window(Param((4, 4), "orthogonal_"))
-    assert not models.can_window(Param((4, 4), "sparse_", sparsity=0.5))
-    assert models.can_window(Param((4, 4), "kaiming_normal_"))
-    assert models.can_window(Param((4, 4), "zeros_"))
+    assert not build.can_window(Param((4, 4), "orthogonal_"))
+    assert not build.can_window(Param((4, 4), "sparse_", sparsity=0.5))
+    assert build.can_window(Param((4, 4), "kaiming_normal_"))
+    assert build.can_window(Param((4, 4), "zeros_"))

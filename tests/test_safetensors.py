@@ -17,7 +17,8 @@ import pytest
 
 from weightinit import architectures as A
 from weightinit import safetensors_io
-from weightinit.models import ModelSpec, Param, init_model
+from weightinit.build import init_model
+from weightinit.models import ModelSpec, Param
 from weightinit.safetensors_io import DiskSpaceError, save_safetensors
 
 safetensors = pytest.importorskip("safetensors")

@@ -12,7 +12,7 @@ stats = pytest.importorskip("scipy.stats")
 nn = torch.nn
 
 import weightinit as wi  # noqa: E402
-from weightinit import models  # noqa: E402
+from weightinit import build, models  # noqa: E402
 from weightinit.torch import init_module, plan_module  # noqa: E402
 
 
@@ -140,7 +140,7 @@ def test_init_module_agrees_with_init_model_by_name():
     spec = models.ModelSpec({n: models.Param(tuple(p.shape), "normal_", std=0.02)
                              if n.endswith("weight") else models.Param(tuple(p.shape), "zeros_")
                              for n, p in m.named_parameters()})
-    want = models.init_model(spec, seed=3)
+    want = build.init_model(spec, seed=3)
     for n, p in m.named_parameters():
         np.testing.assert_array_equal(p.detach().numpy(), want[n])
 
@@ -150,9 +150,9 @@ def test_init_model_fills_torch_tensors_in_place():
                              "b": models.Param((64,), "zeros_")})
     out = {"w": torch.empty(64, 32, dtype=torch.bfloat16), "b": torch.ones(64)}
     ptr = out["w"].data_ptr()
-    got = models.init_model(spec, seed=1, out=out)
+    got = build.init_model(spec, seed=1, out=out)
     assert got["w"] is out["w"] and out["w"].data_ptr() == ptr and not out["b"].any()
-    want = models.init_model(spec, seed=1, dtype="bfloat16")["w"]
+    want = build.init_model(spec, seed=1, dtype="bfloat16")["w"]
     np.testing.assert_array_equal(out["w"].view(torch.int16).numpy(), want.view(np.int16))
 
 

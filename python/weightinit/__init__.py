@@ -73,6 +73,7 @@ from .schemes import (
 )
 from .recommend import ACTIVATIONS, Recommendation, init_, recommend
 from .defaults import TORCH_DEFAULT_KINDS, torch_default_
-from .models import ModelSpec, Param, init_model, load_spec, save_spec
+from .models import ModelSpec, Param, load_spec, save_spec
+from .build import init_model
 from .safetensors_io import DiskSpaceError, save_safetensors
 from . import architectures

@@ -26,25 +26,24 @@ initializer), never on which other parameters exist or in what order they are fi
 
 from __future__ import annotations
 
-import functools
-import inspect
 import json
 import math
 import numbers
 import os
 from collections.abc import Mapping
-from typing import Any, Callable, Dict, Iterator, NamedTuple, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, Optional, Tuple, Union
 
 import numpy as np
 
 from . import _random
+from .registry import CONSTANT_INITS, RANDOMNESS, initializer, initializer_names
 
 __all__ = [
     "Param",
     "ModelSpec",
-    "init_model",
     "load_spec",
     "save_spec",
+    "np_dtype",
     "initializer",
     "initializer_names",
     "SPEC_FORMAT",
@@ -52,61 +51,8 @@ __all__ = [
 
 SPEC_FORMAT = "weightinit.model/1"
 
-# fills of the core; the named schemes come from weightinit.schemes
-_CORE_INITS = ("uniform_", "normal_", "trunc_normal_", "constant_", "zeros_", "ones_")
-_CONSTANT_INITS = ("constant_", "zeros_", "ones_")
-# keyword arguments the model level owns
-_RANDOMNESS = ("seed", "stream", "offset", "threads", "generator")
 _RESERVED = ("shape", "init", "dtype", "zero_rows", "buffer")
 _INT_DTYPES = ("int64",)
-
-
-# ----------------------------------------------------------------------------- initializers
-
-
-class Initializer(NamedTuple):
-    """A resolved initializer: the in-place function and what it accepts."""
-
-    name: str
-    fn: Callable[..., Any]
-    random: bool  # takes seed/stream
-    offset: bool  # can fill a window of the flat tensor (takes ``offset``)
-    fans: bool  # needs the full tensor's fans for a window (takes ``fans``)
-    signature: inspect.Signature
-
-
-def _scheme_names() -> Tuple[str, ...]:
-    try:
-        from . import schemes
-    except ImportError:  # pragma: no cover - schemes ship with the package
-        return ()
-    return tuple(n for n in getattr(schemes, "__all__", ()) if n.endswith("_"))
-
-
-@functools.lru_cache(maxsize=None)
-def initializer(name: str) -> Initializer:
-    """The in-place function a spec names: a core fill (``uniform_``, ``normal_``,
-    ``trunc_normal_``, ``constant_``, ``zeros_``, ``ones_``) or a scheme of
-    :mod:`weightinit.schemes` (``kaiming_normal_``, ``xavier_uniform_``, ``orthogonal_``, ...).
-    """
-    if not isinstance(name, str):
-        raise TypeError(f"init must be a str naming an initializer, got {type(name).__name__}")
-    if name in _CORE_INITS:
-        fn = getattr(_random, name)
-    elif name in _scheme_names():
-        from . import schemes
-
-        fn = getattr(schemes, name)
-    else:
-        raise ValueError(f"init {name!r} is not known; known: {', '.join(initializer_names())}")
-    sig = inspect.signature(fn)
-    ps = sig.parameters
-    return Initializer(name, fn, "seed" in ps, "offset" in ps, "fans" in ps, sig)
-
-
-def initializer_names() -> Tuple[str, ...]:
-    """Names a spec's ``init`` accepts."""
-    return _CORE_INITS + tuple(n for n in _scheme_names() if n not in _CORE_INITS)
 
 
 # ----------------------------------------------------------------------------- Param
@@ -176,7 +122,7 @@ class Param:
         self.shape = _shape(shape, where)
         self.init = initializer(init).name
         for k in kwargs:
-            if k in _RANDOMNESS:
+            if k in RANDOMNESS:
                 raise ValueError(f"{where}: {k!r} is set by the model level (seed, and stream = "
                                  f"the parameter's name); remove it from the initializer arguments")
         self.kwargs = {k: _json_value(v, where) for k, v in kwargs.items()}
@@ -194,7 +140,7 @@ class Param:
         try:
             ini.signature.bind(None, **self.kwargs)
         except TypeError as exc:
-            accepted = [p for p in list(ini.signature.parameters)[1:] if p not in _RANDOMNESS]
+            accepted = [p for p in list(ini.signature.parameters)[1:] if p not in RANDOMNESS]
             raise TypeError(f"{name}: bad arguments for {self.init}: {exc}; accepted: "
                             f"{', '.join(accepted) or 'none'}") from None
         if self.zero_rows:
@@ -203,9 +149,9 @@ class Param:
             bad = [r for r in self.zero_rows if not 0 <= r < self.shape[0]]
             if bad:
                 raise ValueError(f"{name}: zero_rows {bad} outside [0, {self.shape[0]})")
-        if self.dtype in _INT_DTYPES and self.init not in _CONSTANT_INITS:
+        if self.dtype in _INT_DTYPES and self.init not in CONSTANT_INITS:
             raise ValueError(f"{name}: an {self.dtype} parameter takes one of "
-                             f"{', '.join(_CONSTANT_INITS)}, not {self.init}")
+                             f"{', '.join(CONSTANT_INITS)}, not {self.init}")
 
     @property
     def size(self) -> int:
@@ -360,155 +306,6 @@ def load_spec(path: Union[str, os.PathLike]) -> ModelSpec:
     return ModelSpec.load(path)
 
 
-def save_spec(spec: ModelSpec, path: Union[str, os.PathLike]) -> None:
-    """:meth:`ModelSpec.save`."""
-    as_spec(spec).save(path)
-
-
-def as_spec(spec: Any) -> ModelSpec:
-    """A ModelSpec from a ModelSpec, a built-in architecture name, or a mapping (a spec's JSON
-    object, or name -> Param / parameter object)."""
-    if isinstance(spec, ModelSpec):
-        return spec
-    if isinstance(spec, str):
-        from .architectures import get
-
-        return get(spec)
-    if isinstance(spec, Mapping):
-        if "params" in spec and isinstance(spec["params"], Mapping):
-            return ModelSpec.from_dict(spec)
-        return ModelSpec(spec)
-    raise TypeError(f"spec must be a ModelSpec, an architecture name or a mapping, got "
-                    f"{type(spec).__name__}")
-
-
-# ----------------------------------------------------------------------------- filling
-
-
-def _call_kwargs(p: Param, full_shape: Tuple[int, ...], windowed: bool) -> Dict[str, Any]:
-    kw = dict(p.kwargs)
-    ini = initializer(p.init)
-    if windowed and ini.fans and "fans" not in kw:
-        from .fans import compute_fans
-
-        axes = {k: kw[k] for k in ("in_axis", "out_axis", "batch_axis") if k in kw}
-        if len(full_shape) >= 2:
-            kw["fans"] = tuple(compute_fans(full_shape, **axes))
-    return kw
-
-
-def can_window(p: Param) -> bool:
-    """True when ``p`` can be filled a window of its flat elements at a time (the initializer
-    is element-wise in the stream: takes ``offset``, and ``fans`` if it needs them)."""
-    return p.init in _CONSTANT_INITS or initializer(p.init).offset
-
-
-def fill_param(target: Any, p: Param, name: str, key: int, *, offset: int = 0,
-               threads: Optional[int] = None) -> None:
-    """Fills ``target`` with parameter ``p`` named ``name`` under seed ``key``.
-
-    ``target`` is the whole tensor (shape ``p.shape``), or -- for :func:`can_window`
-    parameters -- a 1-D window of its flat C-order elements starting at element ``offset``:
-    the window gets exactly the values those elements get in a whole-tensor fill.
-    """
-    view = target if isinstance(target, np.ndarray) else _random.as_target(target, name)
-    windowed = view.shape != p.shape or offset != 0
-    if view.dtype == np.int64:
-        view[...] = {"zeros_": 0, "ones_": 1}.get(p.init, p.kwargs.get("val", 0))
-    elif p.init in _CONSTANT_INITS:
-        initializer(p.init).fn(target, **p.kwargs, threads=threads)
-    else:
-        ini = initializer(p.init)
-        kw = _call_kwargs(p, p.shape, windowed)
-        if ini.random:
-            kw.update(seed=key, stream=name, threads=threads)
-        if ini.offset and offset:
-            kw["offset"] = offset
-        ini.fn(target, **kw)
-    if p.zero_rows and view.size:
-        row = math.prod(p.shape[1:])
-        flat = view.reshape(-1) if windowed else view.reshape(p.shape[0], -1)
-        for r in p.zero_rows:
-            if windowed:
-                lo, hi = max(r * row, offset), min((r + 1) * row, offset + view.size)
-                if lo < hi:
-                    flat[lo - offset:hi - offset] = 0
-            else:
-                flat[r] = 0
-
-
-def _check_target(arr: Any, p: Param, name: str) -> None:
-    view = _random.as_target(arr, name) if not (isinstance(arr, np.ndarray)
-                                                and arr.dtype == np.int64) else arr
-    if tuple(view.shape) != p.shape:
-        raise ValueError(f"out[{name!r}] has shape {tuple(view.shape)}, the spec says {p.shape}")
-    if view.dtype == np.int64 and p.init not in _CONSTANT_INITS:
-        raise TypeError(f"out[{name!r}] is int64; {p.init} needs a float array")
-    if view.dtype == np.int64 and not view.flags.writeable:
-        raise ValueError(f"out[{name!r}] is read-only")
-
-
-def _dry_run(p: Param, name: str, dtype: np.dtype) -> None:
-    """Lets the initializer validate its arguments on an empty array (writes nothing)."""
-    if dtype == np.int64:
-        return
-    ini = initializer(p.init)
-    shape = (0,) + p.shape[1:] if p.shape else (0,)
-    kw = _call_kwargs(p, p.shape, False)
-    if ini.random:
-        kw.update(seed=0, stream=name)
-    try:
-        ini.fn(np.empty(shape, dtype), **kw)
-    except (TypeError, ValueError) as exc:
-        raise type(exc)(f"{name} ({p.init}): {exc}") from None
-
-
-def resolve_seed(seed: Optional[int], generator: Any = None) -> int:
-    """The key of a model-level init: ``seed``, else ``generator.seed``, else the default
-    generator's seed (``weightinit.initial_seed()``, so the run can be repeated)."""
-    return _random.resolve(seed, 0, generator)[0]
-
-
-def init_model(spec: Any, seed: Optional[int] = None, dtype: Any = "float32", *,
-               out: Optional[Mapping[str, Any]] = None, threads: Optional[int] = None,
-               generator: Any = None) -> Dict[str, Any]:
-    """Initializes every tensor of a model; returns ``{name: array}`` in spec order.
-
-    ``spec`` is a :class:`ModelSpec`, a built-in architecture name (see
-    :func:`weightinit.architectures.names`) or a mapping. Each parameter ``name`` is filled with
-    its initializer, ``seed=seed, stream=name``: adding, removing or reordering parameters never
-    changes another's values, and ``threads`` never changes any. ``dtype`` (float32, float64,
-    float16, bfloat16) is the dtype of the new arrays, unless a parameter names its own.
-
-    ``out``: a mapping with an array or CPU torch tensor for every parameter (shape as the spec;
-    any supported float dtype), filled in place and returned as a dict; no new memory.
-    ``seed=None`` uses ``generator``'s seed or else the default generator's
-    (``weightinit.initial_seed()``). Everything -- shapes, initializer arguments, ``out`` -- is
-    validated before the first tensor is written.
-    """
-    spec = as_spec(spec)
-    key = resolve_seed(seed, generator)
-    model_dtype = _random.parse_dtype(dtype).name
-    _random._check_threads(threads)
-    if out is not None:
-        if not isinstance(out, Mapping):
-            raise TypeError(f"out must be a mapping name -> array, got {type(out).__name__}")
-        missing = [n for n in spec if n not in out]
-        extra = [n for n in out if n not in spec]
-        if missing or extra:
-            raise KeyError("out must have exactly the spec's parameters"
-                           + (f"; missing: {', '.join(missing[:5])}" if missing else "")
-                           + (f"; not in the spec: {', '.join(extra[:5])}" if extra else ""))
-        for n, p in spec.items():
-            _check_target(out[n], p, n)
-            arr = out[n]
-            view = arr if isinstance(arr, np.ndarray) else _random.as_target(arr, n)
-            _dry_run(p, n, view.dtype)
-        targets = {n: out[n] for n in spec}
-    else:
-        for n, p in spec.items():
-            _dry_run(p, n, np_dtype(p.dtype or model_dtype))
-        targets = {n: np.empty(p.shape, np_dtype(p.dtype or model_dtype)) for n, p in spec.items()}
-    for n, p in spec.items():
-        fill_param(targets[n], p, n, key, threads=threads)
-    return targets
+def save_spec(spec: Union[ModelSpec, Mapping[str, Any]], path: Union[str, os.PathLike]) -> None:
+    """:meth:`ModelSpec.save` (a mapping is made a :class:`ModelSpec` first)."""
+    (spec if isinstance(spec, ModelSpec) else ModelSpec(spec)).save(path)

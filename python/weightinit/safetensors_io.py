@@ -32,8 +32,8 @@ import numpy as np
 
 from . import _random
 from ._progress import byte_bar
-from .models import (Param, _dry_run, as_spec, can_window, fill_param, np_dtype,
-                     resolve_seed)
+from .build import as_spec, can_window, check_param, fill_param, resolve_seed
+from .models import Param, np_dtype
 
 __all__ = ["save_safetensors", "safetensors_layout", "DiskSpaceError"]
 
@@ -155,7 +155,7 @@ def save_safetensors(spec: Any, path: Union[str, os.PathLike], seed: Optional[in
     if isinstance(path, bytes):
         path = os.fsdecode(path)
     for n, p in spec.items():
-        _dry_run(p, n, np_dtype(p.dtype or model))
+        check_param(p, n, np_dtype(p.dtype or model))
     meta = {"format": "pt", "weightinit.version": __version__, "weightinit.stream_format": "1",
             "weightinit.seed": str(key), "weightinit.dtype": model,
             "weightinit.spec": spec.to_json(indent=None)}

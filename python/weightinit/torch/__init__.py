@@ -27,8 +27,10 @@ except ImportError as _exc:  # pragma: no cover - exercised only without torch
         "weightinit.torch needs PyTorch; install it with: pip install 'weightinit[torch]'"
     ) from _exc
 
-from . import _random
-from .models import Param, _dry_run, initializer, resolve_seed
+from .. import _random
+from ..build import check_param, resolve_seed
+from ..models import Param
+from ..registry import initializer
 
 __all__ = ["init_module", "plan_module", "SCHEMES"]
 
@@ -206,7 +208,7 @@ def _activation_after(parent: Any, child_name: str) -> Optional[Tuple[str, Optio
 
 
 def _recommended_rules(mod: Any, prefix: str, act: Tuple[str, Optional[float]]) -> List[_Fill]:
-    from .recommend import recommend
+    from ..recommend import recommend
 
     q = (lambda n: f"{prefix}.{n}" if prefix else n)
     if isinstance(mod, (nn.Linear, nn.Bilinear) + tuple(_CONV_KINDS)):
@@ -255,7 +257,7 @@ def _spec_fill(name: str, t: Any, rule: Any) -> _Fill:
                                 "tensors take zeros_, ones_ or constant_)")
             value = {"zeros_": 0, "ones_": 1}.get(init, kwargs.get("val", 0))
             return _Fill(name, t, _describe(init, **kwargs), lambda x, rk: x.fill_(value))
-        _dry_run(p, name, _NP_DTYPES.get(t.dtype, np.dtype(np.float32)))
+        check_param(p, name, _NP_DTYPES.get(t.dtype, np.dtype(np.float32)))
     else:
         raise TypeError(f"rule for {name!r} must be 'torch', 'recommended', 'skip', an initializer "
                         f"name, a dict {{'init': name, **kwargs}} or a callable; got {rule!r}")
@@ -297,7 +299,7 @@ def _plan(module: Any, scheme: Any, activation: Any, strict: bool, materialized:
         raise TypeError(f"scheme must be 'torch', 'recommended' or a mapping, got "
                         f"{type(scheme).__name__}")
     act = (activation, None) if isinstance(activation, str) else tuple(activation)
-    from .recommend import recommend
+    from ..recommend import recommend
 
     recommend(*act)  # validates the activation
 

@@ -1,0 +1,166 @@
+"""The engine that fills a model: a :class:`~weightinit.models.ModelSpec` in, arrays out.
+
+:mod:`weightinit.models` is the spec (plain data: names, shapes, initializers); this module
+fills it -- checking every parameter before the first is written (:func:`check_param`), filling
+one parameter or a flat window of it (:func:`fill_param`), and :func:`init_model` for a whole
+model. :mod:`weightinit.safetensors_io` and :mod:`weightinit.torch` fill through the same
+functions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, Dict, Optional, Tuple
+
+import numpy as np
+
+from . import _random, architectures
+from .fans import compute_fans
+from .models import ModelSpec, Param, np_dtype
+from .registry import CONSTANT_INITS, initializer
+
+__all__ = ["as_spec", "can_window", "check_param", "check_target", "fill_param", "init_model",
+           "resolve_seed"]
+
+
+def as_spec(spec: Any) -> ModelSpec:
+    """A ModelSpec from a ModelSpec, a built-in architecture name, or a mapping (a spec's JSON
+    object, or name -> Param / parameter object)."""
+    if isinstance(spec, ModelSpec):
+        return spec
+    if isinstance(spec, str):
+        return architectures.get(spec)
+    if isinstance(spec, Mapping):
+        if "params" in spec and isinstance(spec["params"], Mapping):
+            return ModelSpec.from_dict(spec)
+        return ModelSpec(spec)
+    raise TypeError(f"spec must be a ModelSpec, an architecture name or a mapping, got "
+                    f"{type(spec).__name__}")
+
+
+def _call_kwargs(p: Param, full_shape: Tuple[int, ...], windowed: bool) -> Dict[str, Any]:
+    kw = dict(p.kwargs)
+    ini = initializer(p.init)
+    if windowed and ini.fans and "fans" not in kw:
+        axes = {k: kw[k] for k in ("in_axis", "out_axis", "batch_axis") if k in kw}
+        if len(full_shape) >= 2:
+            kw["fans"] = tuple(compute_fans(full_shape, **axes))
+    return kw
+
+
+def can_window(p: Param) -> bool:
+    """True when ``p`` can be filled a window of its flat elements at a time (the initializer
+    is element-wise in the stream: takes ``offset``, and ``fans`` if it needs them)."""
+    return p.init in CONSTANT_INITS or initializer(p.init).offset
+
+
+def fill_param(target: Any, p: Param, name: str, key: int, *, offset: int = 0,
+               threads: Optional[int] = None) -> None:
+    """Fills ``target`` with parameter ``p`` named ``name`` under seed ``key``.
+
+    ``target`` is the whole tensor (shape ``p.shape``), or -- for :func:`can_window`
+    parameters -- a 1-D window of its flat C-order elements starting at element ``offset``:
+    the window gets exactly the values those elements get in a whole-tensor fill.
+    """
+    view = target if isinstance(target, np.ndarray) else _random.as_target(target, name)
+    windowed = view.shape != p.shape or offset != 0
+    if view.dtype == np.int64:
+        view[...] = {"zeros_": 0, "ones_": 1}.get(p.init, p.kwargs.get("val", 0))
+    elif p.init in CONSTANT_INITS:
+        initializer(p.init).fn(target, **p.kwargs, threads=threads)
+    else:
+        ini = initializer(p.init)
+        kw = _call_kwargs(p, p.shape, windowed)
+        if ini.random:
+            kw.update(seed=key, stream=name, threads=threads)
+        if ini.offset and offset:
+            kw["offset"] = offset
+        ini.fn(target, **kw)
+    if p.zero_rows and view.size:
+        row = math.prod(p.shape[1:])
+        flat = view.reshape(-1) if windowed else view.reshape(p.shape[0], -1)
+        for r in p.zero_rows:
+            if windowed:
+                lo, hi = max(r * row, offset), min((r + 1) * row, offset + view.size)
+                if lo < hi:
+                    flat[lo - offset:hi - offset] = 0
+            else:
+                flat[r] = 0
+
+
+def check_target(arr: Any, p: Param, name: str) -> None:
+    view = _random.as_target(arr, name) if not (isinstance(arr, np.ndarray)
+                                                and arr.dtype == np.int64) else arr
+    if tuple(view.shape) != p.shape:
+        raise ValueError(f"out[{name!r}] has shape {tuple(view.shape)}, the spec says {p.shape}")
+    if view.dtype == np.int64 and p.init not in CONSTANT_INITS:
+        raise TypeError(f"out[{name!r}] is int64; {p.init} needs a float array")
+    if view.dtype == np.int64 and not view.flags.writeable:
+        raise ValueError(f"out[{name!r}] is read-only")
+
+
+def check_param(p: Param, name: str, dtype: np.dtype) -> None:
+    """Lets the initializer validate its arguments on an empty array (writes nothing)."""
+    if dtype == np.int64:
+        return
+    ini = initializer(p.init)
+    shape = (0,) + p.shape[1:] if p.shape else (0,)
+    kw = _call_kwargs(p, p.shape, False)
+    if ini.random:
+        kw.update(seed=0, stream=name)
+    try:
+        ini.fn(np.empty(shape, dtype), **kw)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{name} ({p.init}): {exc}") from None
+
+
+def resolve_seed(seed: Optional[int], generator: Any = None) -> int:
+    """The key of a model-level init: ``seed``, else ``generator.seed``, else the default
+    generator's seed (``weightinit.initial_seed()``, so the run can be repeated)."""
+    return _random.resolve(seed, 0, generator)[0]
+
+
+def init_model(spec: Any, seed: Optional[int] = None, dtype: Any = "float32", *,
+               out: Optional[Mapping[str, Any]] = None, threads: Optional[int] = None,
+               generator: Any = None) -> Dict[str, Any]:
+    """Initializes every tensor of a model; returns ``{name: array}`` in spec order.
+
+    ``spec`` is a :class:`ModelSpec`, a built-in architecture name (see
+    :func:`weightinit.architectures.names`) or a mapping. Each parameter ``name`` is filled with
+    its initializer, ``seed=seed, stream=name``: adding, removing or reordering parameters never
+    changes another's values, and ``threads`` never changes any. ``dtype`` (float32, float64,
+    float16, bfloat16) is the dtype of the new arrays, unless a parameter names its own.
+
+    ``out``: a mapping with an array or CPU torch tensor for every parameter (shape as the spec;
+    any supported float dtype), filled in place and returned as a dict; no new memory.
+    ``seed=None`` uses ``generator``'s seed or else the default generator's
+    (``weightinit.initial_seed()``). Everything -- shapes, initializer arguments, ``out`` -- is
+    validated before the first tensor is written.
+    """
+    spec = as_spec(spec)
+    key = resolve_seed(seed, generator)
+    model_dtype = _random.parse_dtype(dtype).name
+    _random._check_threads(threads)
+    if out is not None:
+        if not isinstance(out, Mapping):
+            raise TypeError(f"out must be a mapping name -> array, got {type(out).__name__}")
+        missing = [n for n in spec if n not in out]
+        extra = [n for n in out if n not in spec]
+        if missing or extra:
+            raise KeyError("out must have exactly the spec's parameters"
+                           + (f"; missing: {', '.join(missing[:5])}" if missing else "")
+                           + (f"; not in the spec: {', '.join(extra[:5])}" if extra else ""))
+        for n, p in spec.items():
+            check_target(out[n], p, n)
+            arr = out[n]
+            view = arr if isinstance(arr, np.ndarray) else _random.as_target(arr, n)
+            check_param(p, n, view.dtype)
+        targets = {n: out[n] for n in spec}
+    else:
+        for n, p in spec.items():
+            check_param(p, n, np_dtype(p.dtype or model_dtype))
+        targets = {n: np.empty(p.shape, np_dtype(p.dtype or model_dtype)) for n, p in spec.items()}
+    for n, p in spec.items():
+        fill_param(targets[n], p, n, key, threads=threads)
+    return targets
