@@ -50,6 +50,12 @@ DTypeLike = Any
 _U64 = 2**64
 _FMAX = sys.float_info.max  # -_FMAX <= v <= _FMAX holds exactly for finite floats (False for nan, inf)
 _FLOAT_NAMES = ("float32", "float64", "float16", "bfloat16")
+# spellings of the ML world; a bare "float" keeps NumPy's meaning (float64), torch.float is float32
+DTYPE_ALIASES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16", "fp64": "float64",
+                 "half": "float16", "single": "float32", "double": "float64",
+                 "torch.float32": "float32", "torch.float": "float32", "torch.float16": "float16",
+                 "torch.half": "float16", "torch.bfloat16": "bfloat16",
+                 "torch.float64": "float64", "torch.double": "float64"}
 
 
 # ---------------------------------------------------------------- seeds and streams
@@ -217,7 +223,12 @@ def isa() -> str:
 
 
 def parse_dtype(dtype: DTypeLike, name: str = "dtype") -> np.dtype:
-    """float32, float64, float16 or bfloat16 as a NumPy dtype (bfloat16 from ml_dtypes)."""
+    """float32, float64, float16 or bfloat16 as a NumPy dtype (bfloat16 from ml_dtypes); also
+    their :data:`DTYPE_ALIASES` and torch's dtype objects."""
+    if type(dtype).__module__ == "torch":
+        dtype = str(dtype)  # torch.bfloat16 -> "torch.bfloat16"
+    if isinstance(dtype, str):
+        dtype = DTYPE_ALIASES.get(dtype.lower(), dtype)
     if isinstance(dtype, str) and dtype == "bfloat16":
         import ml_dtypes
 

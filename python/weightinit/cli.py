@@ -1,25 +1,32 @@
 """The ``weightinit`` command line (also ``python -m weightinit``).
 
     weightinit init [ARCH | spec.json] [--dtype D] [--seed N] [--threads N] [--out PATH]
+                    [--force] [--dry-run] [--json] [--quiet | --progress]
     weightinit list [--json]
     weightinit spec ARCH [--out spec.json]
-    weightinit recommend ACTIVATION [--param X]
+    weightinit recommend ACTIVATION [--param X] [--json]
     weightinit bench [...]
 
-Exit status: 0 success; 1 the work failed (unwritable path, not enough disk space, I/O error);
-2 bad usage (unknown architecture or command, bad option, invalid spec file); 130 interrupted.
+Exit status: 0 success; 1 the work failed or was refused (existing --out without --force,
+unwritable path, not enough disk space or memory, I/O error); 2 bad usage (unknown architecture
+or command, bad option, invalid spec file); 130 interrupted (Ctrl-C); 128 + N ended by signal N
+(SIGTERM 143, SIGHUP 129) -- the partial file removed in every case.
+
+A subcommand is a function ``_add_NAME(sub)`` that adds its parser and sets ``run=`` to the
+function doing the work (``run(args) -> exit status``); list it in :data:`COMMANDS`.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
 import re
 import secrets
 import sys
 import time
-from typing import List, Optional
+from typing import Any, Callable, List, Optional, Sequence
 
 PROG = "weightinit"
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPT = 0, 1, 2, 130
@@ -30,6 +37,10 @@ class _UsageError(Exception):
     pass
 
 
+class _Failure(Exception):
+    """The work was refused or failed (exit status 1)."""
+
+
 def _human(n: float, unit: str = "B") -> str:
     for prefix in ("", "K", "M", "G", "T"):
         if abs(n) < 1000 or prefix == "T":
@@ -38,19 +49,26 @@ def _human(n: float, unit: str = "B") -> str:
     return f"{n} {unit}"  # pragma: no cover
 
 
-def _parser() -> argparse.ArgumentParser:
+def did_you_mean(word: str, choices: Sequence[str]) -> str:
+    """" (did you mean 'x'?)" for the choices close to ``word`` (difflib), else ""."""
+    close = difflib.get_close_matches(word.lower(), [c.lower() for c in choices], n=3,
+                                      cutoff=0.6)
+    names = {c.lower(): c for c in choices}
+    if not close:
+        return ""
+    return " (did you mean " + " or ".join(repr(names[c]) for c in close) + "?)"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        m = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if m and "did you mean" not in message:
+            message += did_you_mean(m[1], re.findall(r"'([^']*)'", m[2]))
+        return super().error(message)
+
+
+def _add_init(sub: Any) -> None:
     from .architectures import names
-
-    p = argparse.ArgumentParser(
-        prog=PROG,
-        description="Fast, reproducible neural-network weight initialization. Writes whole "
-                    "initialized models as .safetensors files in bounded memory.",
-        epilog="Run 'weightinit COMMAND --help' for a command's options. Exit status: 0 ok, "
-               "1 failure (I/O, disk space), 2 bad usage, 130 interrupted.")
-    from . import __version__
-
-    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     pi = sub.add_parser(
         "init", help="initialize a model and write it as a .safetensors file",
@@ -58,13 +76,15 @@ def _parser() -> argparse.ArgumentParser:
                     "and write it to a .safetensors file, filling the file in place (peak memory "
                     "stays small whatever the model size). The same seed gives the same bytes "
                     "for any --threads. The file appears under its final name only once "
-                    "complete.",
+                    "complete; an existing file is replaced only with --force.",
         epilog=f"Architectures: {', '.join(names())} (see 'weightinit list'). "
-               "Example: weightinit init llama-7b --dtype bfloat16 --seed 0")
+               "Example: weightinit init llama-7b --dtype bf16 --seed 0")
     pi.add_argument("model", nargs="?", default="gpt2", metavar="ARCH|SPEC.json",
                     help="a built-in architecture or a model spec file (default: gpt2)")
-    pi.add_argument("--dtype", default="float32", choices=_DTYPES,
-                    help="dtype of the tensors (default: float32)")
+    pi.add_argument("--dtype", default="float32", type=_dtype, metavar="DTYPE",
+                    help="dtype of the tensors: float32, bfloat16, float16, float64, or fp32, "
+                         "bf16, fp16, half, float (torch's: float32), double, torch.bfloat16, "
+                         "... (default: float32)")
     pi.add_argument("--seed", type=_seed, default=None,
                     help="seed, an integer in [0, 2**64) (default: a fresh random seed, printed "
                          "and stored in the file's metadata)")
@@ -72,26 +92,45 @@ def _parser() -> argparse.ArgumentParser:
                     help="threads filling the tensors (default: every usable CPU, or "
                          "$WEIGHTINIT_NUM_THREADS)")
     pi.add_argument("--out", "-o", default=None, metavar="PATH",
-                    help="output file (default: ARCH-init.safetensors)")
+                    help="output file (default: ARCH-init.safetensors); a symlink is written "
+                         "through")
+    pi.add_argument("--force", "-f", action="store_true",
+                    help="replace --out if it exists (default: refuse)")
+    pi.add_argument("--dry-run", "-n", action="store_true",
+                    help="check everything and print what would be written (tensors, shapes, "
+                         "dtypes, initializers, bytes, target); write nothing")
+    pi.add_argument("--json", action="store_true",
+                    help="print the result (or the --dry-run plan) as JSON on stdout")
     pi.add_argument("--progress", dest="progress", action="store_true", default=None,
                     help="show a progress bar even when stderr is not a terminal")
     pi.add_argument("--no-progress", dest="progress", action="store_false",
                     help="never show a progress bar (default: shown on a terminal)")
+    pi.add_argument("--quiet", "-q", action="store_true",
+                    help="no progress bar and no messages on stderr except errors")
     pi.add_argument("--fsync", action="store_true",
                     help="wait until the data is on disk before renaming the file into place")
+    pi.set_defaults(run=_cmd_init)
 
+
+def _add_list(sub: Any) -> None:
     pl = sub.add_parser("list", help="list the built-in architectures with parameter counts",
                         description="List the built-in architectures: name, parameter count, "
                                     "size in float32 and bfloat16, description and source.")
     pl.add_argument("--json", action="store_true", help="machine-readable output")
     pl.add_argument("--verbose", "-v", action="store_true", help="also print each source")
+    pl.set_defaults(run=_cmd_list)
 
+
+def _add_spec(sub: Any) -> None:
     ps = sub.add_parser("spec", help="print or save an architecture's model spec (JSON)",
                         description="Print a built-in architecture's model spec as JSON (or "
                                     "save it with --out), to edit and pass to 'weightinit init'.")
     ps.add_argument("arch", metavar="ARCH", help="a built-in architecture")
     ps.add_argument("--out", "-o", default=None, metavar="PATH", help="write to PATH")
+    ps.set_defaults(run=_cmd_spec)
 
+
+def _add_recommend(sub: Any) -> None:
     pr = sub.add_parser("recommend", help="recommended initialization for an activation",
                         description="Print the initialization recommended for the weights "
                                     "that feed ACTIVATION, with the reason and references.")
@@ -100,9 +139,33 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--param", type=float, default=None,
                     help="negative slope of leaky_relu / initial slope of prelu")
     pr.add_argument("--json", action="store_true", help="machine-readable output")
+    pr.set_defaults(run=_cmd_recommend)
 
+
+def _add_bench(sub: Any) -> None:
+    # parsed by weightinit.benchmark itself (see main); here for --help and did-you-mean
     sub.add_parser("bench", add_help=False, help="measure fill throughput against NumPy / torch "
                                                  "(options: weightinit bench --help)")
+
+
+COMMANDS: List[Callable[[Any], None]] = [_add_init, _add_list, _add_spec, _add_recommend,
+                                         _add_bench]
+
+
+def _parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    p = _Parser(
+        prog=PROG,
+        description="Fast, reproducible neural-network weight initialization. Writes whole "
+                    "initialized models as .safetensors files in bounded memory.",
+        epilog="Run 'weightinit COMMAND --help' for a command's options. Exit status: 0 ok, "
+               "1 failure or refusal (I/O, disk space, memory, existing file), 2 bad usage, "
+               "130 interrupted, 128+N ended by signal N.")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    for add in COMMANDS:
+        add(sub)
     return p
 
 
@@ -126,6 +189,21 @@ def _positive(text: str) -> int:
     return v
 
 
+def _dtype(text: str) -> str:
+    """A dtype spelling -> its canonical name; a bare "float" is torch's (float32): the file is
+    a PyTorch checkpoint."""
+    from ._random import DTYPE_ALIASES
+
+    name = "float32" if text.strip().lower() == "float" else DTYPE_ALIASES.get(
+        text.strip().lower(), text.strip())
+    if name not in _DTYPES:
+        spellings = list(_DTYPES) + ["float"] + list(DTYPE_ALIASES)
+        raise argparse.ArgumentTypeError(
+            f"invalid choice: {text!r} (choose from {', '.join(_DTYPES)}, or "
+            f"{', '.join(['float'] + list(DTYPE_ALIASES))})" + did_you_mean(text, spellings))
+    return name
+
+
 def _load_model(model: str):
     """(spec, default output stem) for an architecture name or a spec file."""
     from . import architectures
@@ -138,41 +216,94 @@ def _load_model(model: str):
             raise _UsageError(f"spec file {model!r} not found") from None
         except IsADirectoryError:
             raise _UsageError(f"{model!r} is a directory, not a spec file") from None
+        except RecursionError:  # json's decoder recurses once per level
+            raise _UsageError(f"invalid spec file {model!r}: nested too deeply") from None
         except (ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
             raise _UsageError(f"invalid spec file {model!r}: {exc}") from None
         stem = os.path.splitext(os.path.basename(model))[0]
         return spec, (spec.name or stem)
     try:
         name = architectures.canonical(model)
-    except ValueError as exc:
-        raise _UsageError(f"{exc}. Run 'weightinit list' to see them, or pass a spec .json "
-                          "file") from None
+    except ValueError:
+        close = did_you_mean(model.replace("_", "-"), architectures.names())
+        raise _UsageError(f"unknown architecture {model!r}{close}. Run "
+                          "'weightinit list' to see them, or pass a spec .json file") from None
     return architectures.get(name), name
 
 
-def _cmd_init(args) -> int:
-    from .safetensors_io import save_safetensors
+def _say(args: Any, *lines: str) -> None:
+    if not getattr(args, "quiet", False):
+        for line in lines:
+            print(line, file=sys.stderr)
+
+
+def _load_hint(out: str) -> str:
+    return (f"load it with: from safetensors.torch import load_file; "
+            f"state_dict = load_file({out!r})")
+
+
+def _cmd_init(args: Any) -> int:
+    from . import safetensors_io as st
 
     spec, stem = _load_model(args.model)
     out = args.out or f"{re.sub(r'[^A-Za-z0-9_.+-]+', '-', stem)}-init.safetensors"
     seed = args.seed if args.seed is not None else secrets.randbits(64)
-    n = spec.num_params()
-    size = spec.nbytes(args.dtype)
-    print(f"{PROG}: {stem}: {n:,} parameters, {len(spec)} tensors, {args.dtype} "
-          f"({_human(size)}), seed {seed} -> {out}", file=sys.stderr)
+    progress = False if args.quiet else args.progress
+    try:
+        plan = st.plan_safetensors(spec, out, seed=seed, dtype=args.dtype, overwrite=True)
+    except (ValueError, TypeError) as exc:
+        raise _UsageError(str(exc)) from None
+    if plan.exists and not args.force:
+        raise _Failure(f"{out} exists; pass --force to replace it")
+    if args.dry_run:
+        return _print_plan(args, plan, stem, spec)
+    _say(args, f"{PROG}: {stem}: {spec.num_params():,} parameters, {len(spec)} tensors, "
+               f"{args.dtype} ({_human(plan.nbytes)}), seed {seed} -> {out}")
     t0 = time.perf_counter()
     try:
-        save_safetensors(spec, out, seed=seed, dtype=args.dtype, threads=args.threads,
-                         progress=args.progress, fsync=args.fsync)
+        st.save_safetensors(spec, out, seed=seed, dtype=args.dtype, threads=args.threads,
+                            progress=progress, fsync=args.fsync, overwrite=args.force)
     except (ValueError, TypeError) as exc:
         raise _UsageError(str(exc)) from None
     dt = time.perf_counter() - t0
     total = os.path.getsize(out)
-    print(f"wrote {out}: {_human(total)} in {dt:.2f} s ({_human(total / dt, 'B/s')}), seed {seed}")
+    if args.json:
+        print(json.dumps(dict(path=out, model=stem, seed=seed, dtype=args.dtype,
+                              params=spec.num_params(), tensors=len(spec), bytes=total,
+                              seconds=round(dt, 3), load=_load_hint(out)), indent=1))
+    else:
+        print(f"wrote {out}: {_human(total)} in {dt:.2f} s ({_human(total / dt, 'B/s')}), "
+              f"seed {seed}")
+    _say(args, _load_hint(out))
     return EXIT_OK
 
 
-def _cmd_list(args) -> int:
+def _print_plan(args: Any, plan: Any, stem: str, spec: Any) -> int:
+    rows = [dict(name=n, shape=list(p.shape), dtype=dt.name, init=p.init,
+                 kwargs={k: v for k, v in p.kwargs.items()}, bytes=p.size * dt.itemsize)
+            for n, p, dt, _ in sorted(plan.layout, key=lambda e: e[3])]
+    if args.json:
+        print(json.dumps(dict(dry_run=True, path=plan.path, real_path=plan.real_path,
+                              exists=plan.exists, model=stem, seed=plan.seed, dtype=plan.dtype,
+                              params=spec.num_params(), bytes=plan.nbytes, tensors=rows),
+                         indent=1, default=str))
+        return EXIT_OK
+    target = plan.path if plan.real_path == os.path.abspath(plan.path) else (
+        f"{plan.path} -> {plan.real_path}")
+    print(f"dry run, nothing written: {stem}, {spec.num_params():,} parameters, {len(rows)} "
+          f"tensors, seed {plan.seed}")
+    w = max([len(r["name"]) for r in rows] + [4])
+    print(f"{'name':<{w}}  {'shape':<20} {'dtype':<9} {'bytes':>14}  init")
+    for r in rows:
+        call = ", ".join(f"{k}={v!r}" for k, v in r["kwargs"].items())
+        print(f"{r['name']:<{w}}  {str(tuple(r['shape'])):<20} {r['dtype']:<9} "
+              f"{r['bytes']:>14,}  {r['init']}({call})")
+    print(f"total: {plan.nbytes:,} bytes ({_human(plan.nbytes)}, header included) -> {target}"
+          f"{' (exists: would be replaced)' if plan.exists else ''}")
+    return EXIT_OK
+
+
+def _cmd_list(args: Any) -> int:
     from . import architectures
 
     rows = []
@@ -195,7 +326,7 @@ def _cmd_list(args) -> int:
     return EXIT_OK
 
 
-def _cmd_spec(args) -> int:
+def _cmd_spec(args: Any) -> int:
     spec, _ = _load_model(args.arch)
     if args.out:
         spec.save(args.out)
@@ -206,13 +337,14 @@ def _cmd_spec(args) -> int:
     return EXIT_OK
 
 
-def _cmd_recommend(args) -> int:
-    from .recommend import recommend
+def _cmd_recommend(args: Any) -> int:
+    from .recommend import ACTIVATIONS, recommend
 
     try:
         rec = recommend(args.activation, args.param)
     except (ValueError, TypeError) as exc:
-        raise _UsageError(str(exc)) from None
+        hint = did_you_mean(args.activation, ACTIVATIONS) if "not known" in str(exc) else ""
+        raise _UsageError(f"{exc}{hint}") from None
     if args.json:
         d = {k: getattr(rec, k) for k in ("activation", "scheme", "distribution", "mode", "gain",
                                           "scale", "bias", "formula", "why")}
@@ -248,6 +380,8 @@ def _cmd_bench(argv: List[str]) -> int:
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point of the ``weightinit`` console script; returns the exit status."""
+    from .safetensors_io import Terminated, signals_raise
+
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "bench":
         return _cmd_bench(argv[1:])
@@ -259,22 +393,35 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    cmd = {"init": _cmd_init, "list": _cmd_list, "spec": _cmd_spec,
-           "recommend": _cmd_recommend}[args.command]
+    what = f"{PROG} {args.command}"
     try:
-        return cmd(args)
+        with signals_raise(redeliver=False):  # SIGTERM/SIGHUP unwind like Ctrl-C
+            return int(args.run(args))
     except _UsageError as exc:
-        print(f"{PROG} {args.command}: error: {exc}", file=sys.stderr)
+        print(f"{what}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except _Failure as exc:
+        print(f"{what}: error: {exc}", file=sys.stderr)
+        return EXIT_FAIL
     except KeyboardInterrupt:
-        print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
+        print(f"{what}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPT
+    except Terminated as exc:
+        print(f"{what}: {exc}", file=sys.stderr)
+        return 128 + exc.signum
     except BrokenPipeError:  # pragma: no cover - e.g. 'weightinit spec gpt2 | head'
         return EXIT_OK
+    except ImportError as exc:  # --progress without tqdm
+        print(f"{what}: error: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    except MemoryError as exc:
+        print(f"{what}: error: {str(exc) or 'out of memory'}", file=sys.stderr)
+        return EXIT_FAIL
     except OSError as exc:
-        what = exc.strerror or str(exc)
-        where = f": {exc.filename}" if exc.filename and str(exc.filename) not in what else ""
-        print(f"{PROG} {args.command}: error: {what}{where}", file=sys.stderr)
+        what_failed = exc.strerror or str(exc)
+        where = (f": {exc.filename}" if exc.filename and str(exc.filename) not in what_failed
+                 else "")
+        print(f"{what}: error: {what_failed}{where}", file=sys.stderr)
         return EXIT_FAIL
 
 

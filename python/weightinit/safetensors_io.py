@@ -43,7 +43,7 @@ import signal
 import stat
 import struct
 import threading
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Mapping, NamedTuple, Optional, Tuple, Union
 
 import numpy as np
 
@@ -52,7 +52,8 @@ from ._progress import byte_bar, check_progress
 from .build import as_spec, can_window, check_param, fill_param, resolve_seed
 from .models import Param, np_dtype
 
-__all__ = ["save_safetensors", "safetensors_layout", "DiskSpaceError", "Terminated",
+__all__ = ["save_safetensors", "plan_safetensors", "Plan", "safetensors_layout",
+           "DiskSpaceError", "Terminated",
            "check_memory", "remove_stale_temp_files", "signals_raise", "working_memory"]
 
 _ST_DTYPES = {"float64": "F64", "float32": "F32", "float16": "F16", "bfloat16": "BF16",
@@ -399,20 +400,50 @@ def save_safetensors(spec: Any, path: Union[str, os.PathLike], seed: Optional[in
     again after the cleanup, so the process still ends by them). Before writing, temporary
     files of ``path`` left by killed writers are removed (see the module's docstring).
     """
+    plan = plan_safetensors(spec, path, seed, dtype, metadata=metadata, generator=generator,
+                            overwrite=overwrite)
+    _random._check_threads(threads)
+    if isinstance(window, bool) or not isinstance(window, int) or window < 4096:
+        raise ValueError(f"window must be an int >= 4096 (bytes), got {window!r}")
+    check_progress(progress)
+    remove_stale_temp_files(plan.real_path)
+    with signals_raise():
+        _write(plan, threads, window, fsync, overwrite, progress)
+    return plan.path
+
+
+class Plan(NamedTuple):
+    """What :func:`save_safetensors` would write, every check passed (see
+    :func:`plan_safetensors`)."""
+
+    path: str  # as given
+    real_path: str  # symlinks resolved: the file the rename replaces
+    exists: bool  # a regular file is there now (replaced only with overwrite=True)
+    seed: int
+    dtype: str  # the model's dtype; a parameter may name its own
+    header: bytes  # incl. the 8-byte length
+    layout: List[Tuple[str, Param, np.dtype, int]]  # (name, param, dtype, data offset)
+    nbytes: int  # the file's size
+
+
+def plan_safetensors(spec: Any, path: Union[str, os.PathLike], seed: Optional[int] = None,
+                     dtype: Any = "float32", *, metadata: Optional[Mapping[str, str]] = None,
+                     generator: Any = None, overwrite: bool = True) -> Plan:
+    """Runs every check :func:`save_safetensors` makes before writing -- the spec's arguments,
+    working memory, the target, free disk space -- and returns the :class:`Plan`; writes
+    nothing (a dry run)."""
     from . import __version__
 
     spec = as_spec(spec)
     key = resolve_seed(seed, generator)
     model = _random.parse_dtype(dtype).name
-    _random._check_threads(threads)
-    if isinstance(window, bool) or not isinstance(window, int) or window < 4096:
-        raise ValueError(f"window must be an int >= 4096 (bytes), got {window!r}")
     if not isinstance(overwrite, bool):
         raise TypeError(f"overwrite must be True or False, got {overwrite!r}")
-    check_progress(progress)
     path = os.fspath(path)
     if isinstance(path, bytes):
         path = os.fsdecode(path)
+    if not isinstance(path, str):
+        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
     for n, p in spec.items():
         check_param(p, n, np_dtype(p.dtype or model))
     check_memory(spec)
@@ -422,18 +453,14 @@ def save_safetensors(spec: Any, path: Union[str, os.PathLike], seed: Optional[in
     if metadata:
         meta.update({str(k): str(v) for k, v in metadata.items()})
     head, layout, total = safetensors_layout(spec, model, meta)
-
     real = _resolve_target(path, overwrite)
-    remove_stale_temp_files(real)
-    with signals_raise():
-        _write(real, path, head, layout, total, key, threads, window, fsync, overwrite,
-               progress)
-    return path
+    _check_space(os.path.dirname(real), total)
+    return Plan(path, real, os.path.isfile(real), key, model, head, layout, total)
 
 
-def _write(real: str, path: str, head: bytes, layout, total: int, key: int,
-           threads: Optional[int], window: int, fsync: bool, overwrite: bool,
+def _write(plan: Plan, threads: Optional[int], window: int, fsync: bool, overwrite: bool,
            progress: Optional[bool]) -> None:
+    real, path, head, total = plan.real_path, plan.path, plan.header, plan.nbytes
     directory = os.path.dirname(real)
     tmp = _temp_name(real)
     try:
@@ -445,7 +472,6 @@ def _write(real: str, path: str, head: bytes, layout, total: int, key: int,
     bar = None
     try:
         _try_lock(fd)  # marks the file live for other writers' stale-file sweep
-        _check_space(directory, total)
         try:
             _reserve(fd, total)
         except OSError as exc:
@@ -457,7 +483,7 @@ def _write(real: str, path: str, head: bytes, layout, total: int, key: int,
         mm = mmap.mmap(fd, total, access=mmap.ACCESS_WRITE)  # shared, read-write
         mm[:len(head)] = head
         bar.update(len(head))
-        _fill_all(mm, layout, key, threads, window, bar)
+        _fill_all(mm, plan.layout, plan.seed, threads, window, bar)
         if fsync:
             mm.flush()
         mm.close()
