@@ -246,6 +246,7 @@ RSS_CHILD = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_peak_rss_of_a_multi_gib_write_stays_bounded(tmp_path):
     # 542M float32 parameters: a 2.2 GB file; a whole-model approach would need >= 2 GiB RSS
     need = A.llama(n_layers=8, dim=2048, n_heads=16, ffn_dim=5632,
@@ -272,3 +273,147 @@ def test_peak_rss_of_a_multi_gib_write_stays_bounded(tmp_path):
     finally:
         if path.exists():
             path.unlink()
+
+
+def test_overwrite_false_refuses_an_existing_file_before_and_after_writing(tmp_path,
+                                                                            monkeypatch):
+    path = tmp_path / "m.safetensors"
+    path.write_bytes(b"old")
+    with pytest.raises(FileExistsError, match="overwrite=False"):
+        save_safetensors(spec_small(), path, seed=1, overwrite=False)
+    assert os.listdir(tmp_path) == ["m.safetensors"] and path.read_bytes() == b"old"
+    with pytest.raises(TypeError, match="overwrite"):
+        save_safetensors(spec_small(), tmp_path / "n.safetensors", seed=1, overwrite="yes")
+    # a file appearing during the write is not replaced either (hard link, not rename)
+    path.unlink()
+    real = safetensors_io.fill_param
+    calls = []
+
+    def appears(*args, **kw):
+        calls.append(1)
+        if len(calls) == 2:
+            path.write_bytes(b"theirs")
+        return real(*args, **kw)
+
+    monkeypatch.setattr(safetensors_io, "fill_param", appears)
+    with pytest.raises(FileExistsError, match="appeared during the write"):
+        save_safetensors(spec_small(), path, seed=1, overwrite=False)
+    assert os.listdir(tmp_path) == ["m.safetensors"] and path.read_bytes() == b"theirs"
+    monkeypatch.undo()
+    new = tmp_path / "new.safetensors"
+    save_safetensors(spec_small(), new, seed=1, overwrite=False)
+    assert sorted(os.listdir(tmp_path)) == ["m.safetensors", "new.safetensors"]
+    assert load_file(str(new))["odd"].shape == (7, 3)
+
+
+def test_a_symlink_is_written_through(tmp_path):
+    real_dir = tmp_path / "real"
+    real_dir.mkdir()
+    target = real_dir / "m.safetensors"
+    target.write_bytes(b"old")
+    link = tmp_path / "link.safetensors"
+    link.symlink_to(target)
+    save_safetensors(spec_small(), link, seed=4)
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert sha(target) == sha(link) and load_file(str(target))["odd"].shape == (7, 3)
+    assert os.listdir(real_dir) == ["m.safetensors"]  # the temp file lived beside the target
+    # a chain of links, and a dangling one (created where it points, as open() would)
+    chain = tmp_path / "chain"
+    chain.symlink_to(link)
+    save_safetensors(spec_small(), chain, seed=5)
+    assert chain.is_symlink() and link.is_symlink()
+    assert read_header(target)[1]["__metadata__"]["weightinit.seed"] == "5"
+    dangling = tmp_path / "dangling"
+    dangling.symlink_to(real_dir / "later.safetensors")
+    save_safetensors(spec_small(), dangling, seed=6)
+    assert dangling.is_symlink() and (real_dir / "later.safetensors").is_file()
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    with pytest.raises(OSError, match="cannot write .*symbolic links"):
+        save_safetensors(spec_small(), loop, seed=1)
+    assert loop.is_symlink()
+
+
+def test_non_regular_targets_are_refused(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    sub = tmp_path / "dir"
+    sub.mkdir()
+    to_fifo = tmp_path / "to_fifo"
+    to_fifo.symlink_to(fifo)
+    to_dir = tmp_path / "to_dir"
+    to_dir.symlink_to(sub)
+    before = sorted(os.listdir(tmp_path))
+    with pytest.raises(FileExistsError, match="fifo is a FIFO, not a regular file"):
+        save_safetensors(spec_small(), fifo, seed=1)
+    with pytest.raises(FileExistsError, match=r"to_fifo \(-> .*fifo\) is a FIFO"):
+        save_safetensors(spec_small(), to_fifo, seed=1)
+    with pytest.raises(IsADirectoryError, match="is a directory"):
+        save_safetensors(spec_small(), to_dir, seed=1)
+    assert sorted(os.listdir(tmp_path)) == before and os.listdir(sub) == []
+    assert to_fifo.is_symlink() and fifo.is_fifo()
+    if os.path.exists("/dev/null"):  # refused before anything is created, so safe as root
+        with pytest.raises(FileExistsError, match="character device"):
+            safetensors_io.plan_safetensors(spec_small(), "/dev/null", seed=1)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs procfs")
+def test_the_file_systems_own_error_is_reported():
+    with pytest.raises(FileNotFoundError, match="cannot write /proc/x: No such file"):
+        save_safetensors(spec_small(), "/proc/x", seed=1)
+
+
+def test_working_memory_is_checked_before_writing(tmp_path, monkeypatch):
+    P = Param
+    assert safetensors_io.working_memory(P((600, 400), "orthogonal_")) == 5 * 8 * 600 * 400
+    assert safetensors_io.working_memory(P((64, 32, 3, 3), "delta_orthogonal_")) == \
+        5 * 8 * 64 * 32
+    assert safetensors_io.working_memory(P((600, 400), "normal_")) == 0
+    assert safetensors_io.working_memory(P((600, 400), "sparse_", sparsity=0.5)) == 0
+    spec = ModelSpec({"a": Param((64, 64), "normal_"), "q": Param((512, 256), "orthogonal_")})
+    monkeypatch.setattr(safetensors_io, "_available_memory", lambda: 5 * 8 * 512 * 256 - 1)
+    with pytest.raises(MemoryError, match=r"q \(orthogonal_, shape \(512, 256\)\) needs about "
+                                          r"5\.2 MB .* 5\.2 MB is available"):
+        save_safetensors(spec, tmp_path / "m.safetensors", seed=1)
+    assert os.listdir(tmp_path) == []
+    monkeypatch.setattr(safetensors_io, "_available_memory", lambda: 5 * 8 * 512 * 256)
+    save_safetensors(spec, tmp_path / "m.safetensors", seed=1)
+    monkeypatch.setattr(safetensors_io, "_available_memory", lambda: None)  # unknown: no check
+    save_safetensors(spec, tmp_path / "n.safetensors", seed=1)
+
+
+def test_available_memory_is_plausible():
+    avail = safetensors_io._available_memory()
+    if avail is None:
+        pytest.skip("no way to read the available memory on this platform")
+    assert 0 < avail < 2**50
+
+
+def test_progress_true_without_tqdm_is_refused_before_writing(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # import raises ImportError
+    with pytest.raises(ImportError, match="progress=True needs tqdm"):
+        save_safetensors(spec_small(), tmp_path / "m.safetensors", seed=1, progress=True)
+    with pytest.raises(TypeError, match="progress must be"):
+        save_safetensors(spec_small(), tmp_path / "m.safetensors", seed=1, progress="yes")
+    assert os.listdir(tmp_path) == []
+    save_safetensors(spec_small(), tmp_path / "m.safetensors", seed=1)  # None: quiet, no error
+
+
+@pytest.mark.parametrize("spelling", ["bf16", "torch.bfloat16"])
+def test_dtype_spellings(tmp_path, spelling):
+    a, b = tmp_path / "a.safetensors", tmp_path / "b.safetensors"
+    save_safetensors(spec_small(), a, seed=2, dtype="bfloat16")
+    save_safetensors(spec_small(), b, seed=2, dtype=spelling)
+    assert sha(a) == sha(b)
+
+
+def test_plan_is_what_gets_written(tmp_path):
+    path = tmp_path / "m.safetensors"
+    plan = safetensors_io.plan_safetensors(spec_small(), path, seed=8, dtype="float16")
+    assert os.listdir(tmp_path) == []
+    assert plan.real_path == str(path) and not plan.exists and plan.seed == 8
+    save_safetensors(spec_small(), path, seed=8, dtype="float16")
+    assert os.path.getsize(path) == plan.nbytes
+    with open(path, "rb") as f:
+        assert f.read(len(plan.header)) == plan.header
+    assert safetensors_io.plan_safetensors(spec_small(), path, seed=8).exists
