@@ -417,3 +417,11 @@ def test_plan_is_what_gets_written(tmp_path):
     with open(path, "rb") as f:
         assert f.read(len(plan.header)) == plan.header
     assert safetensors_io.plan_safetensors(spec_small(), path, seed=8).exists
+
+
+def test_an_error_only_the_fill_finds_names_the_parameter(tmp_path):
+    spec = ModelSpec({"a": Param((8, 8), "normal_"),
+                      "enc.w": Param((3, 4), "martens_sparse_", nonzeros=9)})
+    with pytest.raises(ValueError, match=r"^enc\.w \(martens_sparse_\): nonzeros=9"):
+        save_safetensors(spec, tmp_path / "m.safetensors", seed=1)
+    assert os.listdir(tmp_path) == []

@@ -26,7 +26,7 @@ import re
 import secrets
 import sys
 import time
-from typing import Any, Callable, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 PROG = "weightinit"
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPT = 0, 1, 2, 130
@@ -60,7 +60,7 @@ def did_you_mean(word: str, choices: Sequence[str]) -> str:
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:  # type: ignore[override]
+    def error(self, message: str) -> Any:
         m = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
         if m and "did you mean" not in message:
             message += did_you_mean(m[1], re.findall(r"'([^']*)'", m[2]))
@@ -204,7 +204,7 @@ def _dtype(text: str) -> str:
     return name
 
 
-def _load_model(model: str):
+def _load_model(model: str) -> Tuple[Any, str]:
     """(spec, default output stem) for an architecture name or a spec file."""
     from . import architectures
     from .models import ModelSpec
@@ -306,7 +306,7 @@ def _print_plan(args: Any, plan: Any, stem: str, spec: Any) -> int:
 def _cmd_list(args: Any) -> int:
     from . import architectures
 
-    rows = []
+    rows: List[Dict[str, Any]] = []
     for name in architectures.names():
         spec = architectures.get(name)
         rows.append(dict(name=name, params=spec.num_params(), tensors=len(spec),

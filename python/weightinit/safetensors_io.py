@@ -532,7 +532,8 @@ def _publish(tmp: str, real: str, path: str, overwrite: bool) -> None:
     os.unlink(tmp)
 
 
-def _fill_all(mm: mmap.mmap, layout, key: int, threads: Optional[int], window: int, bar) -> None:
+def _fill_all(mm: mmap.mmap, layout: List[Tuple[str, Param, np.dtype, int]], key: int,
+              threads: Optional[int], window: int, bar: Any) -> None:
     for name, p, dt, start in layout:
         nbytes = p.size * dt.itemsize
         if nbytes == 0:
@@ -548,7 +549,10 @@ def _fill_all(mm: mmap.mmap, layout, key: int, threads: Optional[int], window: i
             arr = np.frombuffer(mm, dtype=dt, count=n, offset=lo)
             if step == p.size:
                 arr = arr.reshape(p.shape)
-            fill_param(arr, p, name, key, offset=e0, threads=threads)
+            try:
+                fill_param(arr, p, name, key, offset=e0, threads=threads)
+            except (ValueError, TypeError) as exc:  # a check only the fill makes: name the tensor
+                raise type(exc)(f"{name} ({p.init}): {exc}") from None
             del arr
             _advise(mm, _MADV_DONTNEED, lo, hi)
             bar.update(hi - lo)
