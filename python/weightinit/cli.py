@@ -95,11 +95,31 @@ def _parser() -> argparse.ArgumentParser:
     pr = sub.add_parser("recommend", help="recommended initialization for an activation",
                         description="Print the initialization recommended for the weights "
                                     "that feed ACTIVATION, with the reason and references.")
-    pr.add_argument("activation", metavar="ACTIVATION",
+    pr.add_argument("activation", metavar="ACTIVATION", nargs="?",
                     help="relu, leaky_relu, prelu, gelu, silu, tanh, sigmoid, selu, ...")
+    pr.add_argument("--check", action="store_true",
+                    help="measure every recommendation (or ACTIVATION's) at depth 50, width 512 "
+                         "beside the mean-field theory and print the table (~40 s)")
+    pr.add_argument("--markdown", action="store_true", help="with --check: a Markdown table")
     pr.add_argument("--param", type=float, default=None,
                     help="negative slope of leaky_relu / initial slope of prelu")
     pr.add_argument("--json", action="store_true", help="machine-readable output")
+
+    pp = sub.add_parser(
+        "report", help="compare initialization schemes on a deep MLP (table and figure)",
+        description="Measure each scheme with weightinit.diagnose on one architecture and "
+                    "activation, print the comparison and, with --out, draw per-layer activation "
+                    "and gradient histograms and variances (PNG, or SVG/PDF by extension; needs "
+                    "matplotlib: pip install 'weightinit[plot]').")
+    pp.add_argument("--widths", default="256x30", help="WIDTHxDEPTH or w0-w1-...-wL "
+                                                        "(default 256x30)")
+    pp.add_argument("--activation", default="relu", help="a name of weightinit.ACTIVATIONS")
+    pp.add_argument("--schemes", default="xavier_normal,kaiming_normal",
+                    help="comma-separated scheme names ('recommended' for the advice)")
+    pp.add_argument("--out", "-o", default=None, metavar="PATH", help="write the figure")
+    pp.add_argument("--batch", type=_positive, default=256)
+    pp.add_argument("--seed", type=_seed, default=0)
+    pp.add_argument("--json", action="store_true", help="print the diagnoses as JSON")
 
     sub.add_parser("bench", add_help=False, help="measure fill throughput against NumPy / torch "
                                                  "(options: weightinit bench --help)")
@@ -209,6 +229,17 @@ def _cmd_spec(args) -> int:
 def _cmd_recommend(args) -> int:
     from .recommend import recommend
 
+    if args.check:
+        from . import meanfield
+
+        try:
+            rows = meanfield.check_recommendations([args.activation] if args.activation else ())
+        except (ValueError, TypeError) as exc:
+            raise _UsageError(str(exc)) from None
+        print(meanfield.check_table(rows, markdown=args.markdown))
+        return EXIT_OK
+    if args.activation is None:
+        raise _UsageError("ACTIVATION is required (or --check for every recommendation)")
     try:
         rec = recommend(args.activation, args.param)
     except (ValueError, TypeError) as exc:
@@ -227,10 +258,30 @@ def _cmd_recommend(args) -> int:
     print(f"gain:         {rec.gain:.6g} (variance scale {rec.scale:.6g}, {rec.mode})")
     print(f"bias:         {rec.bias}")
     print(f"why:          {rec.why}")
+    if rec.depth:
+        print(f"depth:        {rec.depth}")
     for alt in rec.alternatives:
         print(f"alternative:  {alt}")
     for ref in rec.references:
         print(f"reference:    {ref}")
+    return EXIT_OK
+
+
+def _cmd_report(args) -> int:
+    from .report import report
+
+    try:
+        rep = report(args.widths, args.activation, args.schemes.split(","), out=args.out,
+                     batch=args.batch, seed=args.seed, print_table=not args.json)
+    except (ValueError, TypeError) as exc:
+        raise _UsageError(str(exc)) from None
+    except ImportError as exc:
+        print(f"{PROG} report: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    if args.json:
+        print(json.dumps([d.to_dict() for d in rep.diagnoses], indent=1))
+    elif rep.figure:
+        print(f"wrote {rep.figure}")
     return EXIT_OK
 
 
@@ -260,7 +311,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     cmd = {"init": _cmd_init, "list": _cmd_list, "spec": _cmd_spec,
-           "recommend": _cmd_recommend}[args.command]
+           "recommend": _cmd_recommend, "report": _cmd_report}[args.command]
     try:
         return cmd(args)
     except _UsageError as exc:

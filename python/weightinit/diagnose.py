@@ -33,7 +33,7 @@ import inspect as _inspect
 import math
 import numbers
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -271,6 +271,14 @@ def diagnose(widths: Sequence[int], activation: Any, scheme: Any, *, batch: int 
     activations goes back; the matrix products are float32. The verdict's rule (``tolerance``, a
     factor > 1) is in the module's docstring. Returns a :class:`Diagnosis`.
     """
+    return _measure(widths, activation, scheme, batch, seed, bias, tolerance, bias_std,
+                    scheme_kwargs)[0]
+
+
+def _measure(widths, activation, scheme, batch, seed, bias, tolerance, bias_std, scheme_kwargs,
+             keep: bool = False) -> tuple:
+    """diagnose()'s work: (Diagnosis, activations per layer, (gradient, scale) per layer); the
+    two lists are empty unless ``keep`` (the report's histograms read them)."""
     widths = _check_widths(widths)
     act = _activations.get(activation)
     scheme_name, fill = _scheme(scheme, scheme_kwargs)
@@ -310,15 +318,17 @@ def diagnose(widths: Sequence[int], activation: Any, scheme: Any, *, batch: int 
         fwd.append(_forward_stats(z, out, d, act))
         a = out
 
+    kept: Optional[list] = [] if keep else None
     back = _backward(weights, inputs, grads,
                      _random.normal((batch, widths[-1]), seed=seed, stream="diagnose.output_grad"),
-                     act.elementwise)
+                     act.elementwise, kept)
     theory = _theory(act, weights, widths, float(np.mean(np.square(x, dtype=np.float64))),
                      bias, bias_std)
     layers = _layers(widths, fwd, back, theory)
     word, concerns, where, sentence = _verdict(layers, tolerance)
-    return Diagnosis(widths, act.name, scheme_name, batch, seed, bias, tolerance, tuple(layers),
+    diag = Diagnosis(widths, act.name, scheme_name, batch, seed, bias, tolerance, tuple(layers),
                      sentence, word, concerns, where, dict(scheme_kwargs))
+    return diag, (inputs[1:] + [a] if keep else []), (kept[::-1] if kept is not None else [])
 
 
 def _moments(v: np.ndarray):
@@ -346,9 +356,11 @@ def _through(g: np.ndarray, d: np.ndarray, elementwise: bool) -> np.ndarray:
     return d * (g - np.sum(g * d, axis=1, keepdims=True))
 
 
-def _backward(weights, inputs, grads, g: np.ndarray, elementwise: bool) -> List[tuple]:
+def _backward(weights, inputs, grads, g: np.ndarray, elementwise: bool,
+              kept: Optional[list] = None) -> List[tuple]:
     """(grad_var, weight_grad_var) per layer. The gradient is renormalized each layer and its
-    scale carried in float64, so a 1e-60 variance does not underflow float32."""
+    scale carried in float64, so a 1e-60 variance does not underflow float32. ``kept``
+    collects (normalized gradient, scale) from the last layer down."""
     n = len(weights)
     out: List[tuple] = [(0.0, 0.0)] * n
     scale = 1.0
@@ -364,6 +376,8 @@ def _backward(weights, inputs, grads, g: np.ndarray, elementwise: bool) -> List[
             dw = delta.T @ inputs[i]
             wv = float(np.var(dw, dtype=np.float64)) * scale * scale / (delta.shape[0] ** 2)
             out[i] = (gv, wv)
+            if kept is not None:
+                kept.append((delta, scale))
             if i:
                 delta = _through(delta @ weights[i], grads[i - 1], elementwise)
     return out

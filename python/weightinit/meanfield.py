@@ -39,7 +39,7 @@ from . import _activations
 from .schemes import _real
 
 __all__ = ["MeanField", "mean_field", "variance_map", "fixed_point", "chi1", "critical_gain",
-           "critical_weight_var", "propagate"]
+           "critical_weight_var", "propagate", "CheckRow", "check_recommendations", "check_table"]
 
 # Gauss-Hermite nodes: an even count puts no node on a ReLU-type kink at 0, so the quadrature
 # of f(z)^2 and f'(z)^2 is exact for the piecewise-linear units and converges fast for the rest
@@ -300,7 +300,127 @@ def propagate(activation: Any, weight_vars: Sequence[float], *, input_var: float
     return {"preact_var": q, "act_mean": mean, "act_var": var, "grad_var": g}
 
 
-if __name__ == "__main__":  # pragma: no cover - the command of the recommendation check
-    from .check import main
+# ---------------------------------------------------------------- every recommendation checked
 
+#: the critical points (Schoenholz et al. 2017) the check measures beside the advice: bias
+#: variance -> weight variance on chi_1 = 1 (chosen so that q* is near layer 1's variance; SiLU's
+#: and GELU's maps have several fixed points, and sigmoid has no critical point below 100)
+CRITICAL_BIAS_VAR = {"tanh": 0.05, "elu": 0.05, "selu": 0.05, "gelu": 0.2, "mish": 0.2}
+#: the check's net: depth, width, batch, and the seeds whose measurements are averaged
+CHECK = {"depth": 50, "width": 512, "batch": 256, "seeds": (0, 1, 2)}
+#: theory and measurement agree when their ratios are within this factor
+AGREE = 2.0
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    """One line of the check: an initialization of ``activation`` at depth 50, width 512.
+
+    ``theory_*`` are the mean-field predictions; ``measured_*`` geometric means over the check's
+    seeds of :func:`weightinit.diagnose` (``act`` = last layer's activation variance over layer
+    1's; ``grad`` = gradient variance at layer 1 over the last layer's, > 1 exploding); ``words``
+    the verdict word of each seed; ``agree`` whether both ratios agree within a factor 2 (None
+    where the theory does not apply)."""
+
+    activation: str
+    init: str
+    weight_var: float
+    bias_var: float
+    theory_act: float
+    theory_grad: float
+    measured_act: float
+    measured_grad: float
+    words: tuple
+    agree: Any
+
+    @property
+    def word(self) -> str:
+        """The verdict shared by every seed, else the words joined by '/'."""
+        return self.words[0] if len(set(self.words)) == 1 else "/".join(self.words)
+
+
+def _geomean(values) -> float:
+    v = np.asarray(values, dtype=np.float64)
+    if np.any(~np.isfinite(v)) or np.any(v <= 0):
+        return float(np.median(v))
+    return float(np.exp(np.mean(np.log(v))))
+
+
+def _within(a: float, b: float) -> bool:
+    return bool(a > 0 and b > 0 and math.isfinite(a) and math.isfinite(b)
+                and 1 / AGREE <= a / b <= AGREE)
+
+
+def _check_row(activation: str, init: str, weight_var: float, bias_var: float, scheme: Any,
+               kw: Dict[str, Any], cfg: Dict[str, Any]) -> CheckRow:
+    from .diagnose import diagnose
+
+    depth, width = cfg["depth"], cfg["width"]
+    try:
+        p = propagate(activation, [weight_var] * depth, bias_var=bias_var)
+        t_act = float(p["act_var"][-1] / p["act_var"][0])
+        t_grad = float(p["grad_var"][0] / p["grad_var"][-1])
+    except ValueError:  # softmax: not element-wise
+        t_act = t_grad = math.nan
+    ds = [diagnose([width] * (depth + 1), activation, scheme, batch=cfg["batch"], seed=seed,
+                   bias_std=math.sqrt(bias_var), **kw) for seed in cfg["seeds"]]
+    m_act = _geomean([d.act_ratio for d in ds])
+    m_grad = _geomean([d.gradient_growth for d in ds])
+    agree = None if math.isnan(t_act) else (_within(m_act, t_act) and _within(m_grad, t_grad))
+    return CheckRow(activation, init, weight_var, bias_var, t_act, t_grad, m_act, m_grad,
+                    tuple(d.word for d in ds), agree)
+
+
+def check_recommendations(activations: Sequence[str] = (), **config: Any) -> list:
+    """Every recommendation of :func:`weightinit.recommend` measured by :func:`diagnose` and
+    predicted by :func:`propagate`, at ``CHECK``'s depth 50, width 512, batch 256 (override with
+    keywords), plus the critical (weight, bias) variances of ``CRITICAL_BIAS_VAR``. Returns
+    :class:`CheckRow` s; :func:`check_table` formats them."""
+    from .recommend import _TABLE, recommend
+
+    cfg = dict(CHECK, **config)
+    rows = []
+    for act in activations or tuple(_TABLE):
+        rec = recommend(act)
+        rows.append(_check_row(rec.activation, rec.scheme.rstrip("_"), rec.scale, 0.0, rec, {},
+                               cfg))
+        if rec.activation in CRITICAL_BIAS_VAR:
+            vb = CRITICAL_BIAS_VAR[rec.activation]
+            vw = critical_weight_var(rec.activation, vb)
+            rows.append(_check_row(rec.activation, "critical", vw, vb, "variance_scaling",
+                                   {"scale": vw, "distribution": "normal"}, cfg))
+    return rows
+
+
+def check_table(rows: Sequence[CheckRow], markdown: bool = False) -> str:
+    """The check as a text (or Markdown) table."""
+    head = ("activation", "init", "sigma_w^2", "sigma_b^2", "act ratio theory", "act measured",
+            "grad growth theory", "grad measured", "agree (x2)", "verdict")
+    body = [(r.activation, r.init, f"{r.weight_var:.4g}", f"{r.bias_var:.3g}",
+             f"{r.theory_act:.3g}", f"{r.measured_act:.3g}", f"{r.theory_grad:.3g}",
+             f"{r.measured_grad:.3g}",
+             "n/a" if r.agree is None else "yes" if r.agree else "no", r.word) for r in rows]
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        return "\n".join(lines + ["| " + " | ".join(b) + " |" for b in body])
+    widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(head)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths)) for line in
+                     [head] + body)
+
+
+def main(argv: Any = None) -> int:
+    """``python -m weightinit.meanfield [--markdown] [activation ...]``: the check's table."""
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m weightinit.meanfield",
+                                description="every recommendation checked at depth 50, width 512: "
+                                "mean-field theory beside the measured diagnose()")
+    p.add_argument("activations", nargs="*", help="activations to check (default: all)")
+    p.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    args = p.parse_args(argv)
+    print(check_table(check_recommendations(args.activations), markdown=args.markdown))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover - the command of the recommendation check
     raise SystemExit(main())
