@@ -193,7 +193,8 @@ def get(activation: Any, argname: str = "activation") -> Activation:
         fn = _as_array_fn(activation, argname)
         grad = _numerical_grad(fn)
         name = getattr(activation, "__name__", type(activation).__name__)
-        return Activation(name, fn, grad, _grad_max(grad))
+        # kink=True: split the quadratures at 0, where a callable ReLU-like unit bends
+        return Activation(name, fn, grad, _grad_max(grad), True, True)
     from .recommend import _canonical  # recommend -> meanfield -> here: import at call time
 
     try:

@@ -459,5 +459,6 @@ def _verdict(layers: List[LayerStats], tol: float) -> tuple:
     return ("healthy", "", 0,
             f"healthy: over {n} layers the activation variance stays within a factor {tol:g} "
             f"of layer 1's (last/first {last.act_ratio:.3g}) and so does the gradient variance "
-            f"(layer 1 / layer {n}: {growth:.3g}); no layer is mostly saturated or dead")
+            f"(layer 1 / layer {n}: {growth:.3g}); in every layer at most half the units are "
+            f"flat (|f'| < {SATURATION:.0%} of its peak) or zero for the whole batch")
 
