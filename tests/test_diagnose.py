@@ -200,9 +200,9 @@ def test_recommendation_refuses_extra_keywords():
 
 def _sequential(torch, widths, act_module, seed):
     layers = []
-    for l in range(1, len(widths)):
-        lin = torch.nn.Linear(widths[l - 1], widths[l], bias=False)
-        wi.kaiming_normal_(lin.weight.data, seed=seed, stream=f"diagnose.layer{l}.weight")
+    for k in range(1, len(widths)):
+        lin = torch.nn.Linear(widths[k - 1], widths[k], bias=False)
+        wi.kaiming_normal_(lin.weight.data, seed=seed, stream=f"diagnose.layer{k}.weight")
         layers += [lin, act_module()]
     return torch.nn.Sequential(*layers)
 

@@ -48,7 +48,7 @@ def test_critical_gains_closed_forms():
 def test_critical_gain_against_independent_quadrature():
     integrate = pytest.importorskip("scipy.integrate")
     for name, f in (("tanh", np.tanh), ("softplus", lambda x: np.logaddexp(0, x))):
-        e = integrate.quad(lambda z: f(z) ** 2 * math.exp(-z * z / 2) / math.sqrt(2 * math.pi),
+        e = integrate.quad(lambda z, f=f: f(z) ** 2 * math.exp(-z * z / 2) / math.sqrt(2 * math.pi),
                            -30, 30, limit=200)[0]
         assert wi.critical_gain(name) == pytest.approx(1 / math.sqrt(e), rel=1e-9)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any, Callable, NamedTuple, Optional
+from typing import Any, Callable, Dict, NamedTuple, Tuple
 
 import numpy as np
 
@@ -22,6 +22,7 @@ SELU_SCALE = 1.0507009873554804934193349852946
 _SQRT_HALF = math.sqrt(0.5)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _math_erf = np.frompyfunc(math.erf, 1, 1)
+_Fn = Callable[[np.ndarray], np.ndarray]
 
 
 class Activation(NamedTuple):
@@ -37,12 +38,12 @@ class Activation(NamedTuple):
     kink: bool = False  # f' jumps at 0 (the ReLU family, ELU's f'', SELU): quadratures split there
 
 
-def _sigmoid(x):
+def _sigmoid(x: np.ndarray) -> np.ndarray:
     # the tanh form never overflows, unlike 1 / (1 + exp(-x))
     return 0.5 * (1 + np.tanh(0.5 * x))
 
 
-def _erf(x):
+def _erf(x: np.ndarray) -> np.ndarray:
     if x.dtype == np.float64:  # the mean-field quadratures: few nodes, exact libm erf
         return _math_erf(x).astype(np.float64)
     # Abramowitz & Stegun 7.1.26, |error| < 1.5e-7 (float32's resolution near 1)
@@ -53,88 +54,88 @@ def _erf(x):
     return np.copysign(y, x).astype(x.dtype)
 
 
-def _phi_cdf(x):
+def _phi_cdf(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1 + _erf(x * x.dtype.type(_SQRT_HALF)))
 
 
-def _leaky(slope: float):
-    def fn(x):
+def _leaky(slope: float) -> Tuple[_Fn, _Fn]:
+    def fn(x: np.ndarray) -> np.ndarray:
         return np.where(x > 0, x, x * x.dtype.type(slope))
 
-    def grad(x):
+    def grad(x: np.ndarray) -> np.ndarray:
         return np.where(x > 0, x.dtype.type(1), x.dtype.type(slope))
 
     return fn, grad
 
 
-def _elu(x):
+def _elu(x: np.ndarray) -> np.ndarray:
     return np.where(x > 0, x, np.expm1(np.minimum(x, 0)))
 
 
-def _elu_grad(x):
+def _elu_grad(x: np.ndarray) -> np.ndarray:
     return np.where(x > 0, x.dtype.type(1), np.exp(np.minimum(x, 0)))
 
 
-def _selu(x):
+def _selu(x: np.ndarray) -> np.ndarray:
     return x.dtype.type(SELU_SCALE) * np.where(x > 0, x, SELU_ALPHA * np.expm1(np.minimum(x, 0)))
 
 
-def _selu_grad(x):
+def _selu_grad(x: np.ndarray) -> np.ndarray:
     return x.dtype.type(SELU_SCALE) * np.where(x > 0, x.dtype.type(1),
                                                SELU_ALPHA * np.exp(np.minimum(x, 0)))
 
 
-def _gelu(x):
+def _gelu(x: np.ndarray) -> np.ndarray:
     return x * _phi_cdf(x)
 
 
-def _gelu_grad(x):
+def _gelu_grad(x: np.ndarray) -> np.ndarray:
     return _phi_cdf(x) + x * x.dtype.type(_INV_SQRT_2PI) * np.exp(-0.5 * x * x)
 
 
-def _silu(x):
+def _silu(x: np.ndarray) -> np.ndarray:
     return x * _sigmoid(x)
 
 
-def _silu_grad(x):
+def _silu_grad(x: np.ndarray) -> np.ndarray:
     s = _sigmoid(x)
     return s * (1 + x * (1 - s))
 
 
-def _softplus(x):
+def _softplus(x: np.ndarray) -> np.ndarray:
     return np.logaddexp(x.dtype.type(0), x)
 
 
-def _mish(x):
+def _mish(x: np.ndarray) -> np.ndarray:
     return x * np.tanh(_softplus(x))
 
 
-def _mish_grad(x):
+def _mish_grad(x: np.ndarray) -> np.ndarray:
     t = np.tanh(_softplus(x))
     return t + x * (1 - t * t) * _sigmoid(x)
 
 
-def _softmax(x):
+def _softmax(x: np.ndarray) -> np.ndarray:
     e = np.exp(x - x.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def _softmax_diag(x):
+def _softmax_diag(x: np.ndarray) -> np.ndarray:
     # the Jacobian's diagonal s (1 - s): what the saturation statistic reads for softmax
     s = _softmax(x)
     return s * (1 - s)
 
 
-def _identity(x):
+def _identity(x: np.ndarray) -> np.ndarray:
     return x
 
 
-def _one(x):
+def _one(x: np.ndarray) -> np.ndarray:
     return np.ones_like(x)
 
 
 _RELU = _leaky(0.0)
-_FORMS = {
+_FORMS: Dict[str, Tuple[_Fn, _Fn]] = {
     "linear": (_identity, _one),
     "sigmoid": (_sigmoid, lambda x: _sigmoid(x) * (1 - _sigmoid(x))),
     "tanh": (np.tanh, lambda x: 1 - np.tanh(x) ** 2),
@@ -151,15 +152,15 @@ _FORMS = {
 _SLOPES = {"leaky_relu": 0.01, "prelu": 0.25}
 
 
-def _numerical_grad(fn: Callable) -> Callable:
+def _numerical_grad(fn: _Fn) -> _Fn:
     """f' by the fourth-order central difference, step h = eps^(1/5) max(1, |x|) in float64
     (balances truncation h^4 against rounding eps/h)."""
 
-    def grad(x):
+    def grad(x: np.ndarray) -> np.ndarray:
         x64 = np.asarray(x, dtype=np.float64)
         h = np.finfo(np.float64).eps ** 0.2 * np.maximum(1.0, np.abs(x64))
 
-        def f(v):
+        def f(v: np.ndarray) -> np.ndarray:
             return np.asarray(fn(v), dtype=np.float64)
 
         d = (8 * (f(x64 + h) - f(x64 - h)) - (f(x64 + 2 * h) - f(x64 - 2 * h))) / (12 * h)
@@ -168,7 +169,7 @@ def _numerical_grad(fn: Callable) -> Callable:
     return grad
 
 
-def _grad_max(grad: Callable) -> float:
+def _grad_max(grad: _Fn) -> float:
     # |f'| on a 1e-4 grid over [-20, 20] (past it every activation here is flat or linear)
     return float(np.max(np.abs(grad(np.linspace(-20.0, 20.0, 400_001)))))
 
@@ -207,19 +208,19 @@ def get(activation: Any, argname: str = "activation") -> Activation:
     return _named(key)
 
 
-def _as_array_fn(fn: Callable, argname: str) -> Callable:
+def _as_array_fn(fn: Callable[..., Any], argname: str) -> _Fn:
     """``fn`` checked on a probe array: it must map an array to an array of the same shape."""
     probe = np.linspace(-3.0, 3.0, 7)
     try:
         out = np.asarray(fn(probe), dtype=np.float64)
-    except Exception as exc:  # noqa: BLE001 - reported with the argument's name
+    except Exception as exc:  # any failure: reported with the argument's name
         raise TypeError(f"{argname} must be an element-wise function of a NumPy array; calling it "
                         f"on an array raised {type(exc).__name__}: {exc}") from exc
     if out.shape != probe.shape:
         raise ValueError(f"{argname} must return an array of its input's shape, got shape "
                          f"{out.shape} for {probe.shape}")
 
-    def wrapped(x: np.ndarray, _fn: Optional[Callable] = fn) -> np.ndarray:
-        return np.asarray(_fn(x)).astype(x.dtype, copy=False)
+    def wrapped(x: np.ndarray) -> np.ndarray:
+        return np.asarray(fn(x)).astype(x.dtype, copy=False)
 
     return wrapped

@@ -33,7 +33,7 @@ import inspect as _inspect
 import math
 import numbers
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -221,6 +221,7 @@ def _scheme(scheme: Any, kwargs: Dict[str, Any]) -> tuple:
             return name, lambda w, seed, stream: ini.fn(w, **kwargs, seed=seed, stream=stream)
         return name, lambda w, seed, stream: ini.fn(w, **kwargs)
     if callable(scheme):
+        params: Any
         try:
             params = _inspect.signature(scheme).parameters
         except (TypeError, ValueError):
@@ -275,7 +276,8 @@ def diagnose(widths: Sequence[int], activation: Any, scheme: Any, *, batch: int 
                     scheme_kwargs)[0]
 
 
-def _measure(widths, activation, scheme, batch, seed, bias, tolerance, bias_std, scheme_kwargs,
+def _measure(widths: Any, activation: Any, scheme: Any, batch: int, seed: int, bias: float,
+             tolerance: float, bias_std: float, scheme_kwargs: Dict[str, Any],
              keep: bool = False) -> tuple:
     """diagnose()'s work: (Diagnosis, activations per layer, (gradient, scale) per layer); the
     two lists are empty unless ``keep`` (the report's histograms read them)."""
@@ -298,16 +300,16 @@ def _measure(widths, activation, scheme, batch, seed, bias, tolerance, bias_std,
     grads: List[np.ndarray] = []  # f'(z_l); softmax's outputs (its Jacobian is not diagonal)
     fwd: List[dict] = []
     # every fill before the first product: BLAS's spinning threads would slow the fills' threads
-    for l in range(1, n + 1):
-        w = np.empty((widths[l], widths[l - 1]), f32)
-        fill(w, seed, f"diagnose.layer{l}.weight")
+    for k in range(1, n + 1):
+        w = np.empty((widths[k], widths[k - 1]), f32)
+        fill(w, seed, f"diagnose.layer{k}.weight")
         weights.append(w)
     a = x
-    for l, w in enumerate(weights, 1):
+    for k, w in enumerate(weights, 1):
         z = a @ w.T
         if bias_std > 0:
-            z += _random.normal((widths[l],), bias, bias_std, seed=seed,
-                                stream=f"diagnose.layer{l}.bias")
+            z += _random.normal((widths[k],), bias, bias_std, seed=seed,
+                                stream=f"diagnose.layer{k}.bias")
         elif bias != 0:
             z += f32(bias)
         with np.errstate(over="ignore", invalid="ignore"):
@@ -331,12 +333,13 @@ def _measure(widths, activation, scheme, batch, seed, bias, tolerance, bias_std,
     return diag, (inputs[1:] + [a] if keep else []), (kept[::-1] if kept is not None else [])
 
 
-def _moments(v: np.ndarray):
+def _moments(v: np.ndarray) -> Tuple[float, float]:
     m = float(np.mean(v, dtype=np.float64))
     return m, float(np.mean(np.square(v - v.dtype.type(m)), dtype=np.float64))
 
 
-def _forward_stats(z: np.ndarray, out: np.ndarray, d: np.ndarray, act) -> dict:
+def _forward_stats(z: np.ndarray, out: np.ndarray, d: np.ndarray,
+                   act: _activations.Activation) -> dict:
     with np.errstate(over="ignore", invalid="ignore"):
         zm, zv = _moments(z)
         am, av = _moments(out)
@@ -356,7 +359,8 @@ def _through(g: np.ndarray, d: np.ndarray, elementwise: bool) -> np.ndarray:
     return d * (g - np.sum(g * d, axis=1, keepdims=True))
 
 
-def _backward(weights, inputs, grads, g: np.ndarray, elementwise: bool,
+def _backward(weights: List[np.ndarray], inputs: List[np.ndarray], grads: List[np.ndarray],
+              g: np.ndarray, elementwise: bool,
               kept: Optional[list] = None) -> List[tuple]:
     """(grad_var, weight_grad_var) per layer. The gradient is renormalized each layer and its
     scale carried in float64, so a 1e-60 variance does not underflow float32. ``kept``
@@ -383,7 +387,8 @@ def _backward(weights, inputs, grads, g: np.ndarray, elementwise: bool,
     return out
 
 
-def _theory(act, weights, widths, input_var, bias, bias_std) -> Dict[str, np.ndarray]:
+def _theory(act: _activations.Activation, weights: List[np.ndarray], widths: tuple,
+            input_var: float, bias: float, bias_std: float) -> Dict[str, np.ndarray]:
     n = len(weights)
     if not act.elementwise:
         nan = np.full(n, math.nan)
@@ -396,14 +401,15 @@ def _theory(act, weights, widths, input_var, bias, bias_std) -> Dict[str, np.nda
                                    bias_var=bias_std ** 2, widths=widths)
 
 
-def _layers(widths, fwd, back, theory) -> List[LayerStats]:
+def _layers(widths: tuple, fwd: List[dict], back: List[tuple],
+            theory: Dict[str, np.ndarray]) -> List[LayerStats]:
     first_a, first_g, first_w = fwd[0]["act_var"], back[0][0], back[0][1]
     g_last = theory["grad_var"][0]
     out = []
     for i, (s, (gv, wv)) in enumerate(zip(fwd, back)):
         # the mean-field output gradient has unit variance; scale it to the measured one
         pg = theory["grad_var"][i] * _div(back[-1][0], theory["grad_var"][-1]) \
-            if g_last == g_last else math.nan
+            if not math.isnan(g_last) else math.nan
         out.append(LayerStats(
             layer=i + 1, width=widths[i + 1], **s, grad_var=gv, weight_grad_var=wv,
             act_ratio=_div(s["act_var"], first_a), grad_ratio=_div(gv, first_g),

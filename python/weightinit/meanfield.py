@@ -30,7 +30,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import asdict, dataclass
-from typing import Any, Dict, Sequence
+from typing import Any, Callable, Dict, Sequence, Tuple
 
 import numpy as np
 from numpy.polynomial import hermite_e
@@ -48,17 +48,17 @@ _MAX_ITER = 10_000
 
 
 @functools.lru_cache(maxsize=None)
-def _gauss_hermite(n: int = _NODES):
+def _gauss_hermite(n: int = _NODES) -> Tuple[np.ndarray, np.ndarray]:
     x, w = hermite_e.hermegauss(n)
     return x, w / math.sqrt(2 * math.pi)  # weights of the standard normal density
 
 
 @functools.lru_cache(maxsize=None)
-def _gauss_legendre(n: int = 128):
+def _gauss_legendre(n: int = 128) -> Tuple[np.ndarray, np.ndarray]:
     return np.polynomial.legendre.leggauss(n)
 
 
-def _expect(h, mean: float, var: float, kink: bool = False) -> float:
+def _expect(h: Callable[[np.ndarray], np.ndarray], mean: float, var: float, kink: bool = False) -> float:
     """E[h(mean + sqrt(var) z)], z ~ N(0, 1), by Gauss-Hermite quadrature; with a kink of h at
     0, by Gauss-Legendre on each side of it over |z| <= 12 (Gauss-Hermite converges slowly across
     a kink: SELU's chi_1 at q = 1 comes out 1.0653 with 160 nodes, 1.07157 exactly)."""
@@ -84,12 +84,12 @@ def _act(activation: Any) -> _activations.Activation:
     return act
 
 
-def _variances(weight_var, bias_var):
+def _variances(weight_var: float, bias_var: float) -> Tuple[float, float]:
     return (_real(weight_var, "weight_var", lo=0, lo_open=True),
             _real(bias_var, "bias_var", lo=0))
 
 
-def _second_moment(act, q: float, mean: float = 0.0) -> float:
+def _second_moment(act: _activations.Activation, q: float, mean: float = 0.0) -> float:
     return _expect(lambda u: act.fn(u) ** 2, mean, q, act.kink)
 
 
@@ -101,7 +101,7 @@ def variance_map(activation: Any, q: float, weight_var: float, bias_var: float =
     return weight_var * _second_moment(act, q) + bias_var
 
 
-def _slope(act, q: float, weight_var: float) -> float:
+def _slope(act: _activations.Activation, q: float, weight_var: float) -> float:
     # d q_{l+1} / d q_l = weight_var E[f(u) f'(u) z] / sqrt(q), u = sqrt(q) z (needs f' only)
     if q <= 0:
         return weight_var * _expect(lambda u: act.grad(u) ** 2, 0.0, 0.0, act.kink)
@@ -109,7 +109,7 @@ def _slope(act, q: float, weight_var: float) -> float:
     return weight_var * _expect(lambda u: act.fn(u) * act.grad(u) * (u / s), 0.0, q, act.kink) / s
 
 
-def _fixed_point(act, weight_var: float, bias_var: float, q0: float) -> float:
+def _fixed_point(act: _activations.Activation, weight_var: float, bias_var: float, q0: float) -> float:
     q = q0
     if abs(weight_var * _second_moment(act, q) + bias_var - q) <= 1e-9 * q:
         return q  # q0 is a fixed point already, stable or not (GELU's q* = 1 at its critical gain)
@@ -140,7 +140,7 @@ def chi1(activation: Any, q: float, weight_var: float) -> float:
     return weight_var * _expect(lambda u: act.grad(u) ** 2, 0.0, _real(q, "q", lo=0), act.kink)
 
 
-def _correlation_map(act, c: float, q: float, weight_var: float, bias_var: float) -> float:
+def _correlation_map(act: _activations.Activation, c: float, q: float, weight_var: float, bias_var: float) -> float:
     x, w = _gauss_hermite(64)
     z1, z2 = np.meshgrid(x, x, indexing="ij")
     ww = np.outer(w, w)
@@ -150,7 +150,7 @@ def _correlation_map(act, c: float, q: float, weight_var: float, bias_var: float
     return (weight_var * float(np.sum(ww * act.fn(u1) * act.fn(u2))) + bias_var) / q
 
 
-def _chi_c(act, c: float, q: float, weight_var: float) -> float:
+def _chi_c(act: _activations.Activation, c: float, q: float, weight_var: float) -> float:
     x, w = _gauss_hermite(64)
     z1, z2 = np.meshgrid(x, x, indexing="ij")
     s = math.sqrt(q)
@@ -339,7 +339,7 @@ class CheckRow:
         return self.words[0] if len(set(self.words)) == 1 else "/".join(self.words)
 
 
-def _geomean(values) -> float:
+def _geomean(values: Sequence[float]) -> float:
     v = np.asarray(values, dtype=np.float64)
     if np.any(~np.isfinite(v)) or np.any(v <= 0):
         return float(np.median(v))

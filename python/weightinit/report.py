@@ -64,7 +64,7 @@ def parse_widths(text: str) -> List[int]:
                          f"joined by '-' (e.g. 784-512-10)") from None
 
 
-def _scheme_arg(name: Any, activation: Any):
+def _scheme_arg(name: Any, activation: Any) -> Any:
     # "recommended" / "recommend" stands for recommend(activation)
     if isinstance(name, str) and name.strip().lower() in ("recommended", "recommend"):
         if not isinstance(activation, str):
@@ -137,12 +137,12 @@ def report(widths: Any, activation: Any, schemes: Sequence[Any] = ("xavier_norma
         print(table)
     if missing is not None:
         raise missing
-    if plt is not None:
+    if plt is not None and out is not None:
         _draw(plt, out, names, diags, acts, grads, bins)
     return Report(tuple(diags), table, out)
 
 
-def _pyplot():
+def _pyplot() -> Any:
     try:
         import matplotlib
 
@@ -154,10 +154,10 @@ def _pyplot():
 
 
 def _shown(n: int) -> List[int]:
-    return sorted(set(int(round(v)) for v in np.linspace(0, n - 1, min(_SHOWN, n))))
+    return sorted({round(float(v)) for v in np.linspace(0, n - 1, min(_SHOWN, n))})
 
 
-def _hist(ax, arrays: Sequence[Tuple[int, np.ndarray]], bins: int, xlabel: str) -> None:
+def _hist(ax: Any, arrays: Sequence[Tuple[int, np.ndarray]], bins: int, xlabel: str) -> None:
     finite = [v[np.isfinite(v)] for _, v in arrays]
     hi = max((float(np.percentile(np.abs(v), 99.5)) for v in finite if v.size), default=1.0)
     hi = hi if hi > 0 else 1.0
@@ -170,7 +170,8 @@ def _hist(ax, arrays: Sequence[Tuple[int, np.ndarray]], bins: int, xlabel: str) 
     ax.tick_params(labelsize=7)
 
 
-def _draw(plt, out: str, names, diags, acts, grads, bins: int) -> None:
+def _draw(plt: Any, out: str, names: List[str], diags: List[Diagnosis], acts: List[Any],
+          grads: List[Any], bins: int) -> None:
     rows = len(names) + 1
     fig, axes = plt.subplots(rows, 2, figsize=(_WIDTH_IN, _ROW_IN * rows), dpi=_DPI,
                              squeeze=False)

@@ -11,7 +11,7 @@ the same rule and uses the same words.
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -27,7 +27,7 @@ _LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.Co
            nn.ConvTranspose3d)
 
 
-def _activation_of(module: nn.Module, layers: List[nn.Module]) -> List[Optional[Any]]:
+def _activation_of(module: nn.Module, layers: Sequence[nn.Module]) -> List[Optional[Any]]:
     """The activation module that follows each layer in registration order (None if another
     layer comes first or the activation is not one weightinit knows)."""
     from . import _ACTIVATIONS  # nn type -> recommend() name
@@ -92,11 +92,11 @@ def diagnose_module(module: nn.Module, example_input: Any, *, seed: int = 0,
     dz: Dict[int, torch.Tensor] = {}
     handles = []
 
-    def hooks(i: int):
-        def pre(mod, args):
+    def hooks(i: int) -> Tuple[Callable[..., None], Callable[..., None]]:
+        def pre(mod: nn.Module, args: Tuple[Any, ...]) -> None:
             x_in[i] = args[0].detach()
 
-        def post(mod, args, out):
+        def post(mod: nn.Module, args: Tuple[Any, ...], out: torch.Tensor) -> None:
             z[i] = out.detach()
             if out.requires_grad:
                 out.register_hook(lambda g: dz.__setitem__(i, g.detach()))
@@ -129,7 +129,7 @@ def diagnose_module(module: nn.Module, example_input: Any, *, seed: int = 0,
     n = len(layers)
     fwd, back = [], []
     batch = int(z[0].shape[0])
-    for i, m in enumerate(layers):
+    for i in range(n):
         zi = _units(z[i])
         ai = _units(x_in[i + 1]) if i + 1 < n else _units(out)
         act = acts[i]
@@ -158,4 +158,4 @@ def diagnose_module(module: nn.Module, example_input: Any, *, seed: int = 0,
 def _width(m: nn.Module, inp: bool = False) -> int:
     if isinstance(m, nn.Linear):
         return m.in_features if inp else m.out_features
-    return m.in_channels if inp else m.out_channels
+    return int(getattr(m, "in_channels" if inp else "out_channels"))
