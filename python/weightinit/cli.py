@@ -248,7 +248,8 @@ def _cmd_recommend(args) -> int:
         d = {k: getattr(rec, k) for k in ("activation", "scheme", "distribution", "mode", "gain",
                                           "scale", "bias", "formula", "why")}
         d.update(kwargs=dict(rec.kwargs), references=list(rec.references),
-                 alternatives=list(rec.alternatives))
+                 alternatives=list(rec.alternatives), depth=rec.depth,
+                 critical=list(rec.critical) if rec.critical else None)
         print(json.dumps(d, indent=1))
         return EXIT_OK
     call = ", ".join(f"{k}={v!r}" for k, v in rec.kwargs)

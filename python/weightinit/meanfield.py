@@ -17,8 +17,9 @@ for the named activations and a fourth-order central difference for callables.
 
 :func:`critical_gain` is the weight gain (``weight_var = gain**2``, no bias) that makes ``q* = 1``:
 ``1 / sqrt(E[f(z)^2])`` -- sqrt(2) for ReLU, 1 for linear, 1.5925 for tanh (torch uses 5/3), 1.5335
-for GELU, 1.6765 for SiLU. ``python -m weightinit.meanfield`` prints every recommendation of
-:func:`weightinit.recommend` checked against theory and a measured :func:`weightinit.diagnose`.
+for GELU, 1.6765 for SiLU. ``weightinit recommend --check`` (also ``python -m
+weightinit.meanfield``) prints every recommendation of :func:`weightinit.recommend` checked against
+theory and a measured :func:`weightinit.diagnose` (:func:`check_recommendations`).
 
 References: Poole, B., Lahiri, S., Raghu, M., Sohl-Dickstein, J. & Ganguli, S. (2016). Exponential
 expressivity in deep neural networks through transient chaos. NeurIPS. Schoenholz, S. S., Gilmer, J.,
