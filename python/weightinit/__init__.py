@@ -77,3 +77,5 @@ from .models import ModelSpec, Param, load_spec, save_spec
 from .build import init_model
 from .safetensors_io import DiskSpaceError, save_safetensors
 from . import architectures
+from .meanfield import critical_gain
+from .diagnose import Diagnosis, diagnose

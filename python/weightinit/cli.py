@@ -134,12 +134,35 @@ def _add_recommend(sub: Any) -> None:
     pr = sub.add_parser("recommend", help="recommended initialization for an activation",
                         description="Print the initialization recommended for the weights "
                                     "that feed ACTIVATION, with the reason and references.")
-    pr.add_argument("activation", metavar="ACTIVATION",
+    pr.add_argument("activation", metavar="ACTIVATION", nargs="?",
                     help="relu, leaky_relu, prelu, gelu, silu, tanh, sigmoid, selu, ...")
+    pr.add_argument("--check", action="store_true",
+                    help="measure every recommendation (or ACTIVATION's) at depth 50, width 512 "
+                         "beside the mean-field theory and print the table (~40 s)")
+    pr.add_argument("--markdown", action="store_true", help="with --check: a Markdown table")
     pr.add_argument("--param", type=float, default=None,
                     help="negative slope of leaky_relu / initial slope of prelu")
     pr.add_argument("--json", action="store_true", help="machine-readable output")
     pr.set_defaults(run=_cmd_recommend)
+
+
+def _add_report(sub: Any) -> None:
+    pp = sub.add_parser(
+        "report", help="compare initialization schemes on a deep MLP (table and figure)",
+        description="Measure each scheme with weightinit.diagnose on one architecture and "
+                    "activation, print the comparison and, with --out, draw per-layer activation "
+                    "and gradient histograms and variances (PNG, or SVG/PDF by extension; needs "
+                    "matplotlib: pip install 'weightinit[plot]').")
+    pp.add_argument("--widths", default="256x30", help="WIDTHxDEPTH or w0-w1-...-wL "
+                                                        "(default 256x30)")
+    pp.add_argument("--activation", default="relu", help="a name of weightinit.ACTIVATIONS")
+    pp.add_argument("--schemes", default="xavier_normal,kaiming_normal",
+                    help="comma-separated scheme names ('recommended' for the advice)")
+    pp.add_argument("--out", "-o", default=None, metavar="PATH", help="write the figure")
+    pp.add_argument("--batch", type=_positive, default=256)
+    pp.add_argument("--seed", type=_seed, default=0)
+    pp.add_argument("--json", action="store_true", help="print the diagnoses as JSON")
+    pp.set_defaults(run=_cmd_report)
 
 
 def _add_bench(sub: Any) -> None:
@@ -149,7 +172,7 @@ def _add_bench(sub: Any) -> None:
 
 
 COMMANDS: List[Callable[[Any], None]] = [_add_init, _add_list, _add_spec, _add_recommend,
-                                         _add_bench]
+                                         _add_report, _add_bench]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -340,6 +363,17 @@ def _cmd_spec(args: Any) -> int:
 def _cmd_recommend(args: Any) -> int:
     from .recommend import ACTIVATIONS, recommend
 
+    if args.check:
+        from . import meanfield
+
+        try:
+            rows = meanfield.check_recommendations([args.activation] if args.activation else ())
+        except (ValueError, TypeError) as exc:
+            raise _UsageError(str(exc)) from None
+        print(meanfield.check_table(rows, markdown=args.markdown))
+        return EXIT_OK
+    if args.activation is None:
+        raise _UsageError("ACTIVATION is required (or --check for every recommendation)")
     try:
         rec = recommend(args.activation, args.param)
     except (ValueError, TypeError) as exc:
@@ -349,7 +383,8 @@ def _cmd_recommend(args: Any) -> int:
         d = {k: getattr(rec, k) for k in ("activation", "scheme", "distribution", "mode", "gain",
                                           "scale", "bias", "formula", "why")}
         d.update(kwargs=dict(rec.kwargs), references=list(rec.references),
-                 alternatives=list(rec.alternatives))
+                 alternatives=list(rec.alternatives), depth=rec.depth,
+                 critical=list(rec.critical) if rec.critical else None)
         print(json.dumps(d, indent=1))
         return EXIT_OK
     call = ", ".join(f"{k}={v!r}" for k, v in rec.kwargs)
@@ -359,10 +394,30 @@ def _cmd_recommend(args: Any) -> int:
     print(f"gain:         {rec.gain:.6g} (variance scale {rec.scale:.6g}, {rec.mode})")
     print(f"bias:         {rec.bias}")
     print(f"why:          {rec.why}")
+    if rec.depth:
+        print(f"depth:        {rec.depth}")
     for alt in rec.alternatives:
         print(f"alternative:  {alt}")
     for ref in rec.references:
         print(f"reference:    {ref}")
+    return EXIT_OK
+
+
+def _cmd_report(args) -> int:
+    from .report import report
+
+    try:
+        rep = report(args.widths, args.activation, args.schemes.split(","), out=args.out,
+                     batch=args.batch, seed=args.seed, print_table=not args.json)
+    except (ValueError, TypeError) as exc:
+        raise _UsageError(str(exc)) from None
+    except ImportError as exc:
+        print(f"{PROG} report: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    if args.json:
+        print(json.dumps([d.to_dict() for d in rep.diagnoses], indent=1))
+    elif rep.figure:
+        print(f"wrote {rep.figure}")
     return EXIT_OK
 
 

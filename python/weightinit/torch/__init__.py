@@ -32,7 +32,7 @@ from ..build import check_param, resolve_seed
 from ..models import Param
 from ..registry import initializer
 
-__all__ = ["init_module", "plan_module", "SCHEMES"]
+__all__ = ["init_module", "plan_module", "SCHEMES", "diagnose_module"]
 
 _NP_DTYPES = {torch.float32: np.dtype(np.float32), torch.float64: np.dtype(np.float64),
               torch.float16: np.dtype(np.float16), torch.bfloat16: _random.parse_dtype("bfloat16")}
@@ -422,3 +422,6 @@ def init_module(module: Any, seed: Optional[int] = None,
             rk = dict(seed=key, stream=f.name, threads=threads)
             f.call(f.tensor.detach() if f.tensor.dtype != torch.int64 else f.tensor, rk)
     return module
+
+
+from .diagnose import diagnose_module  # noqa: E402 - needs this module's tables
