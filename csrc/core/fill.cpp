@@ -275,6 +275,219 @@ void fill_random(const FillTarget& t, const RandomSpec& spec, int threads) {
   parallel_for(size_t(ntasks), nthreads, task);
 }
 
+namespace {
+const PointTable& point_table() {
+#if defined(WI_HAVE_AVX2)
+  if (&table() == &kernels_avx2()) return points_avx2();
+#endif
+  return points_portable();
+}
+
+PointKernel point_kernel_for(const PointTable& T, Dist dist, DType dtype) {
+  if (dist == Dist::Bits) return T.bits;
+  const int d = int(dtype);
+  switch (dist) {
+    case Dist::Uniform: return T.uniform[d];
+    case Dist::Normal: return T.normal[d];
+    default: return T.trunc_normal[d];
+  }
+}
+
+// Elements queued for the point kernel with where each goes; flushed when full.
+class PointQueue {
+ public:
+  PointQueue(PointKernel kern, const DistParams& P, size_t isz) : kern_(kern), P_(P), isz_(isz) {}
+  void push(uint64_t element, char* dst) {
+    elems_[n_] = element;
+    dst_[n_++] = dst;
+    if (n_ == kCap) flush();
+  }
+  void flush() {
+    if (n_ == 0) return;
+    kern_(P_, elems_, n_, vals_);
+    switch (isz_) {  // fixed-size copies: one move each, not a call
+      case 2: for (size_t i = 0; i < n_; ++i) std::memcpy(dst_[i], vals_ + 2 * i, 2); break;
+      case 4: for (size_t i = 0; i < n_; ++i) std::memcpy(dst_[i], vals_ + 4 * i, 4); break;
+      default: for (size_t i = 0; i < n_; ++i) std::memcpy(dst_[i], vals_ + 8 * i, 8);
+    }
+    n_ = 0;
+  }
+
+ private:
+  static constexpr size_t kCap = 256;
+  PointKernel kern_;
+  const DistParams& P_;
+  size_t isz_;
+  size_t n_ = 0;
+  uint64_t elems_[kCap];
+  char* dst_[kCap];
+  alignas(64) unsigned char vals_[kCap * 8];
+};
+// Where the box's runs are: the local view and the stream position of each run.
+struct BoxWalk {
+  const FillTarget* t;
+  const uint64_t* gstep;  // stream elements per step along each global axis
+  uint64_t origin;        // stream element of the box's element 0
+  uint64_t inner, rows;   // extents of the last and second-last axes
+  int64_t row_stride;
+  uint64_t row_step;
+};
+
+// Element e of the box: its run's first memory address and stream element (col: e's place in it).
+inline void locate(const BoxWalk& w, uint64_t e, char*& p, uint64_t& o, uint64_t& col, uint64_t& row) {
+  const FillTarget& t = *w.t;
+  uint64_t r = e / w.inner;
+  col = e % w.inner;
+  row = r % w.rows;
+  r /= w.rows;
+  p = t.data + int64_t(row) * w.row_stride;
+  o = w.origin + row * w.row_step;
+  for (int d = t.ndim - 3; d >= 0; --d) {
+    const uint64_t ext = uint64_t(t.shape[d]), k = r % ext;
+    r /= ext;
+    p += int64_t(k) * t.strides[d];
+    o += k * w.gstep[d];
+  }
+}
+
+// Box elements [begin, end) of short runs, all through the point kernel, in batches. Everything
+// the loop reads is a local (no pointer into it escapes), so it stays in registers.
+void box_points(PointKernel point, const DistParams& P, const BoxWalk& w, uint64_t begin, uint64_t end) {
+  constexpr size_t kBatch = 256;
+  uint64_t elems[kBatch];
+  char* dst[kBatch];
+  alignas(64) unsigned char vals[kBatch * 8];
+  const size_t isz = w.t->itemsize;
+  const int64_t inner_stride = w.t->strides[w.t->ndim - 1];
+  const uint64_t inner = w.inner, rows = w.rows, row_step = w.row_step;
+  const int64_t row_stride = w.row_stride;
+  size_t m = 0;
+  auto flush = [&] {
+    point(P, elems, m, vals);
+    switch (isz) {  // fixed-size copies: one move each, not a call
+      case 2: for (size_t i = 0; i < m; ++i) std::memcpy(dst[i], vals + 2 * i, 2); break;
+      case 4: for (size_t i = 0; i < m; ++i) std::memcpy(dst[i], vals + 4 * i, 4); break;
+      default: for (size_t i = 0; i < m; ++i) std::memcpy(dst[i], vals + 8 * i, 8);
+    }
+    m = 0;
+  };
+  for (uint64_t e = begin; e < end;) {
+    char* p;
+    uint64_t o, col, row;
+    locate(w, e, p, o, col, row);
+    if (inner == 1) {  // a column: one element per run
+      const uint64_t stop = std::min<uint64_t>(rows - row, end - e);
+      for (uint64_t k = 0; k < stop; ++k, p += row_stride, o += row_step) {
+        elems[m] = o;
+        dst[m] = p;
+        if (++m == kBatch) flush();
+      }
+      e += stop;
+      continue;
+    }
+    for (uint64_t left = rows - row; left > 0 && e < end; --left, p += row_stride, o += row_step) {
+      const uint64_t len = std::min<uint64_t>(inner - col, end - e);
+      char* q = p + int64_t(col) * inner_stride;
+      for (uint64_t k = 0; k < len; ++k, q += inner_stride) {
+        elems[m] = o + col + k;
+        dst[m] = q;
+        if (++m == kBatch) flush();
+      }
+      e += len;
+      col = 0;
+    }
+  }
+  if (m) flush();
+}
+}  // namespace
+
+void fill_random_box(const FillTarget& t, const RandomSpec& spec, const uint64_t* gshape, const uint64_t* start,
+                     int threads) {
+  const int nd = t.ndim;
+  uint64_t n = 1;
+  for (int d = 0; d < nd; ++d) n *= uint64_t(t.shape[d]);
+  if (n == 0) return;
+  // 0 dims, or a truncated normal that is a constant: the plain fill already does it right
+  if (nd == 0 || (spec.dist == Dist::TruncNormal && (spec.p1 == 0.0 || spec.p2 == spec.p3))) {
+    RandomSpec s = spec;
+    for (int d = 0; d < nd; ++d) s.offset += start[d];  // nd == 0: nothing to add
+    fill_random(t, s, threads);
+    return;
+  }
+  // gstep[d]: stream elements per step along axis d of the global tensor
+  std::vector<uint64_t> gstep(size_t(nd), 1);
+  for (int d = nd - 2; d >= 0; --d) gstep[size_t(d)] = gstep[size_t(d) + 1] * gshape[d + 1];
+  uint64_t origin = spec.offset;  // stream element of the box's element 0
+  for (int d = 0; d < nd; ++d) origin += start[d] * gstep[size_t(d)];
+
+  const KernelTable& K = table();
+  const ChunkKernel kern = kernel_for(K, spec.dist, t.dtype);
+  const PointKernel point = point_kernel_for(point_table(), spec.dist, t.dtype);
+  const size_t isz = t.itemsize;
+  DistParams P = make_params(spec);
+  P.nontemporal = n * isz >= kNontemporalBytes;
+  const uint64_t inner = uint64_t(t.shape[nd - 1]);
+  const int64_t inner_stride = t.strides[nd - 1];
+  // Runs shorter than two chunks go wholly through the point kernels, which cost several times a
+  // chunk's elements each (a Philox block apiece): smaller tasks, so that threads share them.
+  const bool short_runs = inner < 2 * kChunk;
+  const uint64_t task_elems = short_runs ? kTask / 8 : kTask;
+  const uint64_t ntasks = (n + task_elems - 1) / task_elems;
+  const int nthreads = n < kParallelMin / 8 ? 1 : int(std::min<uint64_t>(uint64_t(threads > 0 ? threads : default_threads()), ntasks));
+
+  // One run piece: stream elements [o, o + len) to p, p + stride, ...
+  auto run = [&](PointQueue& q, char* p, uint64_t o, uint64_t len) {
+    const uint64_t head = std::min<uint64_t>(len, (kChunk - o % kChunk) % kChunk);
+    for (uint64_t k = 0; k < head; ++k) q.push(o + k, p + int64_t(k) * inner_stride);
+    uint64_t k = head;
+    const uint64_t body_end = head + (len - head) / kChunk * kChunk;
+    if (k < body_end && inner_stride == int64_t(isz) && aligned(p, isz)) {
+      kern(P, (o + k) / kChunk, size_t((body_end - k) / kChunk), p + k * isz);
+      k = body_end;
+    }
+    alignas(64) unsigned char buf[16 * kChunk * 8];
+    for (; k < body_end;) {
+      const uint64_t m = std::min<uint64_t>(16 * kChunk, body_end - k);
+      kern(P, (o + k) / kChunk, size_t(m / kChunk), buf);
+      scatter(p + int64_t(k) * inner_stride, inner_stride, buf, isz, m);
+      k += m;
+    }
+    for (; k < len; ++k) q.push(o + k, p + int64_t(k) * inner_stride);
+  };
+
+  // Runs along the second-last axis are evenly spaced in memory and in the stream: walked with
+  // local steps; the position is recomputed (divisions) only when a walk reaches that axis's end.
+  BoxWalk w;
+  w.t = &t;
+  w.gstep = gstep.data();
+  w.origin = origin;
+  w.inner = inner;
+  w.rows = nd >= 2 ? uint64_t(t.shape[nd - 2]) : 1;
+  w.row_stride = nd >= 2 ? t.strides[nd - 2] : 0;
+  w.row_step = nd >= 2 ? gstep[size_t(nd) - 2] : 0;
+  auto task = [&](size_t i) {
+    const uint64_t begin = uint64_t(i) * task_elems, end = std::min(n, begin + task_elems);
+    if (short_runs) {
+      box_points(point, P, w, begin, end);
+      return;
+    }
+    PointQueue q(point, P, isz);
+    for (uint64_t e = begin; e < end;) {
+      char* p;
+      uint64_t o, col, row;
+      locate(w, e, p, o, col, row);
+      for (uint64_t left = w.rows - row; left > 0 && e < end; --left, p += w.row_stride, o += w.row_step) {
+        const uint64_t len = std::min<uint64_t>(inner - col, end - e);
+        run(q, p + int64_t(col) * inner_stride, o + col, len);
+        e += len;
+        col = 0;
+      }
+    }
+    q.flush();
+  };
+  parallel_for(size_t(ntasks), nthreads, task);
+}
+
 // k-th smallest (1-based) of words, and how many words are below it and equal to it. Large
 // units: a histogram of the top 11 bits finds the bucket holding it (the words are uniform),
 // then only that bucket (which holds every word equal to it) is partially sorted.

@@ -33,3 +33,25 @@ const KernelTable& kernels_avx2();
 #endif
 
 }  // namespace weightinit
+
+namespace weightinit {
+
+// Point kernels: out[i] = element elems[i] of the stream (any indices, any order), each computed
+// from the one Philox block holding its words and nothing around it: the ends of a box's runs,
+// and runs too short to fill a chunk (a 1-column box is all ends).
+using PointKernel = void (*)(const DistParams& params, const uint64_t* elems, size_t n, void* out);
+
+struct PointTable {
+  const char* name;
+  PointKernel bits;
+  PointKernel uniform[4];  // indexed by DType F32, F64, F16, BF16
+  PointKernel normal[4];
+  PointKernel trunc_normal[4];
+};
+
+const PointTable& points_portable();
+#if defined(WI_HAVE_AVX2) || defined(__AVX2__)
+const PointTable& points_avx2();
+#endif
+
+}  // namespace weightinit

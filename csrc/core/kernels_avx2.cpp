@@ -3,6 +3,7 @@
 // a transpose back to stream order. Compiled with -mavx2 -mfma -mf16c; selected at run time.
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <type_traits>
@@ -604,8 +605,185 @@ const KernelTable kTable = {
     pattern,
 };
 
+// ---- point kernels: 32 elements at any indices per Philox pass, one block per element ----
+constexpr size_t kPointBatch = 8 * kGroups;
+
+// b where bit `bit` of sel is set, else a (per 32-bit lane).
+inline __m256i blend_bit(__m256i a, __m256i b, __m256i sel, int bit) {
+  const __m256 m = _mm256_castsi256_ps(_mm256_slli_epi32(sel, 31 - bit));
+  return _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(a), _mm256_castsi256_ps(b), m));
+}
+// Word sel & 3 of each lane's block.
+inline __m256i pick_word(const Words8& w, __m256i sel) {
+  return blend_bit(blend_bit(w.x[0], w.x[1], sel, 0), blend_bit(w.x[2], w.x[3], sel, 0), sel, 1);
+}
+
+// Elements e[0 .. n) in batches of 32: Philox of their blocks e >> Shift (each lane its own
+// counter, so a batch may cross 2**32 blocks), then body(words, sel, out) writes 32 values of T
+// with sel lane = the element's low bits (which words of the block it takes). The last batch
+// repeats its last element to fill the lanes; only n values reach out.
+template <int Shift, class T, class Body>
+inline void for_points(const DistParams& P, const uint64_t* e, size_t n, T* out, Body body) {
+  const RoundKeys K(P);
+  const __m256i s0 = _mm256_set1_epi32(int32_t(P.s0)), s1 = _mm256_set1_epi32(int32_t(P.s1));
+  const __m256i m0 = _mm256_set1_epi32(int32_t(kPhiloxM0)), m1 = _mm256_set1_epi32(int32_t(kPhiloxM1));
+  for (size_t i0 = 0; i0 < n; i0 += kPointBatch) {
+    const size_t m = std::min(kPointBatch, n - i0);
+    alignas(32) uint32_t lo[kPointBatch], hi[kPointBatch], sel[kPointBatch];
+    for (size_t i = 0; i < kPointBatch; ++i) {
+      const uint64_t x = e[i0 + (i < m ? i : m - 1)];
+      lo[i] = uint32_t(x >> Shift);
+      hi[i] = uint32_t(x >> Shift >> 32);
+      sel[i] = uint32_t(x);
+    }
+    Words8 w[kGroups];
+    __m256i sv[kGroups];
+    for (int g = 0; g < kGroups; ++g) {
+      w[g].x[0] = _mm256_load_si256(reinterpret_cast<const __m256i*>(lo + 8 * g));
+      w[g].x[1] = _mm256_load_si256(reinterpret_cast<const __m256i*>(hi + 8 * g));
+      w[g].x[2] = s0;
+      w[g].x[3] = s1;
+      sv[g] = _mm256_load_si256(reinterpret_cast<const __m256i*>(sel + 8 * g));
+    }
+#pragma GCC unroll 10
+    for (int r = 0; r < kPhiloxRounds; ++r) round_all(w, K.k0[r], K.k1[r], m0, m1);
+    if (m == kPointBatch) {
+      body(static_cast<const Words8*>(w), static_cast<const __m256i*>(sv), out + i0);
+    } else {
+      alignas(32) T tmp[kPointBatch];
+      body(static_cast<const Words8*>(w), static_cast<const __m256i*>(sv), tmp);
+      std::memcpy(out + i0, tmp, m * sizeof(T));
+    }
+  }
+}
+
+void bits_at(const DistParams& P, const uint64_t* e, size_t n, void* out) {
+  for_points<2>(P, e, n, static_cast<uint32_t*>(out), [](const Words8* w, const __m256i* sel, uint32_t* o) {
+    for (int g = 0; g < kGroups; ++g) _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + 8 * g), pick_word(w[g], sel[g]));
+  });
+}
+
+// The float32 values of 32 elements to float32, float16 or bfloat16 memory.
+struct PutF32 {
+  static void put(float* o, const float* v) { std::memcpy(o, v, kPointBatch * 4); }
+  using T = float;
+};
+template <uint16_t (*Round)(float)>
+struct PutHalf {
+  static void put(uint16_t* o, const float* v) {
+    for (size_t i = 0; i < kPointBatch; ++i) o[i] = Round(v[i]);
+  }
+  using T = uint16_t;
+};
+
+template <class Put>
+void uniform_f32_at(const DistParams& P, const uint64_t* e, size_t n, void* out) {
+  using T = typename Put::T;
+  for_points<2>(P, e, n, static_cast<T*>(out), [&](const Words8* w, const __m256i* sel, T* o) {
+    alignas(32) float v[kPointBatch];
+    for (int g = 0; g < kGroups; ++g)
+      _mm256_store_ps(v + 8 * g, affine(u01_f32<vf32>(vu32(pick_word(w[g], sel[g]))), vf32(P.lo32), vf32(P.scale32)).v);
+    Put::put(o, v);
+  });
+}
+
+template <class Put>
+void normal_f32_at(const DistParams& P, const uint64_t* e, size_t n, void* out) {
+  using T = typename Put::T;
+  for_points<2>(P, e, n, static_cast<T*>(out), [&](const Words8* w, const __m256i* sel, T* o) {
+    U4 r, a;  // the element's pair: words 0, 1 or 2, 3 (bit 1 of the element)
+    for (int g = 0; g < kGroups; ++g) {
+      r.v[g] = blend_bit(w[g].x[0], w[g].x[2], sel[g], 1);
+      a.v[g] = blend_bit(w[g].x[1], w[g].x[3], sel[g], 1);
+    }
+    F4 z0, z1;
+    box_muller_f32<F4>(r, a, z0, z1);
+    alignas(32) float v[kPointBatch];
+    for (int g = 0; g < kGroups; ++g) {
+      const __m256 odd = _mm256_castsi256_ps(_mm256_slli_epi32(sel[g], 31));
+      const vf32 z(_mm256_blendv_ps(z0.v[g].v, z1.v[g].v, odd));
+      _mm256_store_ps(v + 8 * g, affine(z, vf32(P.lo32), vf32(P.scale32)).v);
+    }
+    Put::put(o, v);
+  });
+}
+
+// The truncated normal's lanes run the portable path's scalar steps (trunc_f32_word) on words from
+// the vector Philox: the same bits, without the chunk kernel's staging.
+template <class Put>
+void trunc_f32_at(const DistParams& P, const uint64_t* e, size_t n, void* out) {
+  using T = typename Put::T;
+  for_points<2>(P, e, n, static_cast<T*>(out), [&](const Words8* w, const __m256i* sel, T* o) {
+    alignas(32) uint32_t words[kPointBatch];
+    alignas(32) float v[kPointBatch];
+    for (int g = 0; g < kGroups; ++g)
+      _mm256_store_si256(reinterpret_cast<__m256i*>(words + 8 * g), pick_word(w[g], sel[g]));
+    for (size_t i = 0; i < kPointBatch; ++i) v[i] = trunc_f32_word(words[i], P);
+    Put::put(o, v);
+  });
+}
+
+// float64: the element's two words (0, 1 or 2, 3 by its bit 0) as 4-lane halves of 53-bit integers.
+inline void pair_int53(const Words8& w, __m256i sel, vf64& lo_half, vf64& hi_half) {
+  const __m256i a = blend_bit(w.x[0], w.x[2], sel, 0), b = blend_bit(w.x[1], w.x[3], sel, 0);
+  lo_half = int53_f64x4(half(a, 0), half(b, 0));
+  hi_half = int53_f64x4(half(a, 1), half(b, 1));
+}
+
+void uniform_f64_at(const DistParams& P, const uint64_t* e, size_t n, void* out) {
+  for_points<1>(P, e, n, static_cast<double*>(out), [&](const Words8* w, const __m256i* sel, double* o) {
+    for (int g = 0; g < kGroups; ++g) {
+      vf64 x[2];
+      pair_int53(w[g], sel[g], x[0], x[1]);
+      for (int h = 0; h < 2; ++h)
+        _mm256_storeu_pd(o + 8 * g + 4 * h, affine(x[h] * vf64(0x1p-53), vf64(P.lo64), vf64(P.scale64)).v);
+    }
+  });
+}
+
+void normal_f64_at(const DistParams& P, const uint64_t* e, size_t n, void* out) {
+  for_points<1>(P, e, n, static_cast<double*>(out), [&](const Words8* w, const __m256i* sel, double* o) {
+    for (int g = 0; g < kGroups; ++g) {
+      D2 x01, x23, z0, z1;
+      for (int h = 0; h < 2; ++h) {
+        x01.v[h] = int53_f64x4(half(w[g].x[0], h), half(w[g].x[1], h));
+        x23.v[h] = int53_f64x4(half(w[g].x[2], h), half(w[g].x[3], h));
+      }
+      box_muller_f64((x01 + D2(1.0)) * D2(0x1p-53), x23 * D2(0x1p-53), z0, z1);  // as normal_f64_impl
+      for (int h = 0; h < 2; ++h) {
+        const __m256d odd = _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_cvtepu32_epi64(half(sel[g], h)), 63));
+        const vf64 z(_mm256_blendv_pd(z0.v[h].v, z1.v[h].v, odd));
+        _mm256_storeu_pd(o + 8 * g + 4 * h, affine(z, vf64(P.lo64), vf64(P.scale64)).v);
+      }
+    }
+  });
+}
+
+void trunc_f64_at(const DistParams& P, const uint64_t* e, size_t n, void* out) {
+  for_points<1>(P, e, n, static_cast<double*>(out), [&](const Words8* w, const __m256i* sel, double* o) {
+    alignas(32) uint32_t lo[kPointBatch], hi[kPointBatch];
+    for (int g = 0; g < kGroups; ++g) {
+      _mm256_store_si256(reinterpret_cast<__m256i*>(lo + 8 * g), blend_bit(w[g].x[0], w[g].x[2], sel[g], 0));
+      _mm256_store_si256(reinterpret_cast<__m256i*>(hi + 8 * g), blend_bit(w[g].x[1], w[g].x[3], sel[g], 0));
+    }
+    for (size_t i = 0; i < kPointBatch; ++i)
+      o[i] = trunc_f64(u01_f64(lo[i], hi[i]) + 0x1p-54, u01_f64(~lo[i], ~hi[i]) + 0x1p-54, P);
+  });
+}
+
+using PutF16 = PutHalf<f32_to_f16>;
+using PutBF16 = PutHalf<f32_to_bf16>;
+const PointTable kPoints = {
+    "avx2",
+    bits_at,
+    {uniform_f32_at<PutF32>, uniform_f64_at, uniform_f32_at<PutF16>, uniform_f32_at<PutBF16>},
+    {normal_f32_at<PutF32>, normal_f64_at, normal_f32_at<PutF16>, normal_f32_at<PutBF16>},
+    {trunc_f32_at<PutF32>, trunc_f64_at, trunc_f32_at<PutF16>, trunc_f32_at<PutBF16>},
+};
+
 }  // namespace
 
 const KernelTable& kernels_avx2() { return kTable; }
+const PointTable& points_avx2() { return kPoints; }
 
 }  // namespace weightinit
