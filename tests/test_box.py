@@ -331,3 +331,21 @@ def test_box_of_zero_elements_is_a_noop_but_checked():
     wi.normal_(x, seed=0, global_shape=(5, 5), start=(5, 2))
     with pytest.raises(ValueError, match="axis 1"):
         wi.normal_(x, seed=0, global_shape=(5, 5), start=(5, 3))
+
+
+@pytest.mark.parametrize("isa_name", AVAILABLE_ISAS)
+@pytest.mark.parametrize("dt", ["float32", "float64", "bfloat16"])
+@pytest.mark.parametrize("bounds", [(10.0, 12.0), (-13.0, -11.6), (11.4, 11.8), (-30.0, 0.5)])
+def test_truncated_normal_tails_in_boxes(isa_name, dt, bounds):
+    # far tails: the quantile's tail branch in most lanes, and float32's float64 deep path in some
+    before = _core.isa()
+    _core.set_isa(isa_name)
+    try:
+        g, start, shape = (300, 64), (7, 3), (250, 1)
+        full = np.empty(g, np_dtype(dt))
+        wi.trunc_normal_(full, 0.0, 1.0, *bounds, seed=SEED, stream=STREAM)
+        local = np.empty(shape, np_dtype(dt))
+        wi.trunc_normal_(local, 0.0, 1.0, *bounds, seed=SEED, stream=STREAM, global_shape=g, start=start)
+        assert same_bits(local, full[slices(start, shape)])
+    finally:
+        _core.set_isa(before)

@@ -57,7 +57,9 @@ int effective_threads(int threads, uint64_t n) {
   return int(std::min<uint64_t>(uint64_t(threads), tasks));
 }
 
-ChunkKernel kernel_for(const KernelTable& K, Dist dist, DType dtype) {
+// The kernel of a distribution and dtype in a table of chunk kernels or of point kernels.
+template <class Table>
+auto kernel_for(const Table& K, Dist dist, DType dtype) -> decltype(K.bits) {
   if (dist == Dist::Bits) return K.bits;
   const int d = int(dtype);
   switch (dist) {
@@ -283,16 +285,6 @@ const PointTable& point_table() {
   return points_portable();
 }
 
-PointKernel point_kernel_for(const PointTable& T, Dist dist, DType dtype) {
-  if (dist == Dist::Bits) return T.bits;
-  const int d = int(dtype);
-  switch (dist) {
-    case Dist::Uniform: return T.uniform[d];
-    case Dist::Normal: return T.normal[d];
-    default: return T.trunc_normal[d];
-  }
-}
-
 // Elements queued for the point kernel with where each goes; flushed when full.
 class PointQueue {
  public:
@@ -422,7 +414,7 @@ void fill_random_box(const FillTarget& t, const RandomSpec& spec, const uint64_t
 
   const KernelTable& K = table();
   const ChunkKernel kern = kernel_for(K, spec.dist, t.dtype);
-  const PointKernel point = point_kernel_for(point_table(), spec.dist, t.dtype);
+  const PointKernel point = kernel_for(point_table(), spec.dist, t.dtype);
   const size_t isz = t.itemsize;
   DistParams P = make_params(spec);
   P.nontemporal = n * isz >= kNontemporalBytes;

@@ -708,17 +708,38 @@ void normal_f32_at(const DistParams& P, const uint64_t* e, size_t n, void* out) 
   });
 }
 
-// The truncated normal's lanes run the portable path's scalar steps (trunc_f32_word) on words from
-// the vector Philox: the same bits, without the chunk kernel's staging.
+// The truncated normal of 8 words: trunc_f32_word's steps on vector lanes (each lane's value is the
+// same whatever its neighbours; the tail only when some lane needs it, deep lanes in float64).
+inline vf32 trunc_f32_lanes(vu32 w, const DistParams& P) {
+  const vu32 mid = mid_int(w);
+  vf32 p, q, qc;
+  mf32 lower;
+  trunc_pq_f32(mid_u01_f32<vf32>(mid), mid_u01_f32<vf32>(mid ^ vu32(0x1fffffeu)), P, p, q);
+  const vf32 s = mathfun::quantile_arg(p, q, 1.17549435e-38, lower, qc);
+  const mf32 tail = mathfun::quantile_tail_mask(qc);
+  const vf32 central = mathfun::ndtri_central_f32(qc);
+  const vf32 x = any(tail) ? select(tail, mathfun::ndtri_tail_f32(s), central) : central;
+  vf32 z = select(lower, x, -x);
+  const int deep = movemask(tail & (s < vf32(kDeepTail)));
+  if (deep) {
+    alignas(32) float zs[8];
+    alignas(32) uint32_t ms[8];
+    _mm256_store_ps(zs, z.v);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(ms), mid.v);
+    const int lo = movemask(lower);
+    for (int l = 0; l < 8; ++l)
+      if (deep >> l & 1) zs[l] = deep_quantile_f32(ms[l], lo >> l & 1, P);
+    z = _mm256_load_ps(zs);
+  }
+  return trunc_finish_f32(z, P);
+}
+
 template <class Put>
 void trunc_f32_at(const DistParams& P, const uint64_t* e, size_t n, void* out) {
   using T = typename Put::T;
   for_points<2>(P, e, n, static_cast<T*>(out), [&](const Words8* w, const __m256i* sel, T* o) {
-    alignas(32) uint32_t words[kPointBatch];
     alignas(32) float v[kPointBatch];
-    for (int g = 0; g < kGroups; ++g)
-      _mm256_store_si256(reinterpret_cast<__m256i*>(words + 8 * g), pick_word(w[g], sel[g]));
-    for (size_t i = 0; i < kPointBatch; ++i) v[i] = trunc_f32_word(words[i], P);
+    for (int g = 0; g < kGroups; ++g) _mm256_store_ps(v + 8 * g, trunc_f32_lanes(vu32(pick_word(w[g], sel[g])), P).v);
     Put::put(o, v);
   });
 }
@@ -761,13 +782,15 @@ void normal_f64_at(const DistParams& P, const uint64_t* e, size_t n, void* out) 
 
 void trunc_f64_at(const DistParams& P, const uint64_t* e, size_t n, void* out) {
   for_points<1>(P, e, n, static_cast<double*>(out), [&](const Words8* w, const __m256i* sel, double* o) {
-    alignas(32) uint32_t lo[kPointBatch], hi[kPointBatch];
+    const __m128i ones = _mm_set1_epi32(-1);
     for (int g = 0; g < kGroups; ++g) {
-      _mm256_store_si256(reinterpret_cast<__m256i*>(lo + 8 * g), blend_bit(w[g].x[0], w[g].x[2], sel[g], 0));
-      _mm256_store_si256(reinterpret_cast<__m256i*>(hi + 8 * g), blend_bit(w[g].x[1], w[g].x[3], sel[g], 0));
+      const __m256i a = blend_bit(w[g].x[0], w[g].x[2], sel[g], 0), b = blend_bit(w[g].x[1], w[g].x[3], sel[g], 0);
+      for (int h = 0; h < 2; ++h) {
+        const vf64 um = u01_f64x4(half(a, h), half(b, h)) + vf64(0x1p-54);
+        const vf64 umc = u01_f64x4(_mm_xor_si128(half(a, h), ones), _mm_xor_si128(half(b, h), ones)) + vf64(0x1p-54);
+        _mm256_storeu_pd(o + 8 * g + 4 * h, trunc_f64(um, umc, P).v);
+      }
     }
-    for (size_t i = 0; i < kPointBatch; ++i)
-      o[i] = trunc_f64(u01_f64(lo[i], hi[i]) + 0x1p-54, u01_f64(~lo[i], ~hi[i]) + 0x1p-54, P);
   });
 }
 
