@@ -349,3 +349,14 @@ def test_truncated_normal_tails_in_boxes(isa_name, dt, bounds):
         assert same_bits(local, full[slices(start, shape)])
     finally:
         _core.set_isa(before)
+
+
+@pytest.mark.parametrize("kind,dt", [("normal", "float32"), ("uniform", "float64"), ("bits", "uint32")])
+def test_large_boxes_with_streaming_stores(kind, dt):
+    # past 8 MiB the chunk kernels stream their stores: long runs, rows at every alignment
+    g, start, shape = (3000, 1537), (5, 3), (2990, 1531)
+    full = np.empty(g, np_dtype(dt))
+    box_fill(kind, full, seed=SEED, stream=STREAM)
+    local = np.empty(shape, np_dtype(dt))
+    box_fill(kind, local, seed=SEED, stream=STREAM, global_shape=g, start=start)
+    assert same_bits(local, full[slices(start, shape)])
