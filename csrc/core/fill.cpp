@@ -285,6 +285,17 @@ const PointTable& point_table() {
   return points_portable();
 }
 
+// The values of stream elements elems[0 .. n) to dst[0 .. n), through vals (n * 8 bytes).
+void put_points(PointKernel kern, const DistParams& P, const uint64_t* elems, char* const* dst, size_t n,
+                size_t isz, unsigned char* vals) {
+  kern(P, elems, n, vals);
+  switch (isz) {  // fixed-size copies: one move each, not a call
+    case 2: for (size_t i = 0; i < n; ++i) std::memcpy(dst[i], vals + 2 * i, 2); break;
+    case 4: for (size_t i = 0; i < n; ++i) std::memcpy(dst[i], vals + 4 * i, 4); break;
+    default: for (size_t i = 0; i < n; ++i) std::memcpy(dst[i], vals + 8 * i, 8);
+  }
+}
+
 // Elements queued for the point kernel with where each goes; flushed when full.
 class PointQueue {
  public:
@@ -296,12 +307,7 @@ class PointQueue {
   }
   void flush() {
     if (n_ == 0) return;
-    kern_(P_, elems_, n_, vals_);
-    switch (isz_) {  // fixed-size copies: one move each, not a call
-      case 2: for (size_t i = 0; i < n_; ++i) std::memcpy(dst_[i], vals_ + 2 * i, 2); break;
-      case 4: for (size_t i = 0; i < n_; ++i) std::memcpy(dst_[i], vals_ + 4 * i, 4); break;
-      default: for (size_t i = 0; i < n_; ++i) std::memcpy(dst_[i], vals_ + 8 * i, 8);
-    }
+    put_points(kern_, P_, elems_, dst_, n_, isz_, vals_);
     n_ = 0;
   }
 
@@ -355,12 +361,7 @@ void box_points(PointKernel point, const DistParams& P, const BoxWalk& w, uint64
   const int64_t row_stride = w.row_stride;
   size_t m = 0;
   auto flush = [&] {
-    point(P, elems, m, vals);
-    switch (isz) {  // fixed-size copies: one move each, not a call
-      case 2: for (size_t i = 0; i < m; ++i) std::memcpy(dst[i], vals + 2 * i, 2); break;
-      case 4: for (size_t i = 0; i < m; ++i) std::memcpy(dst[i], vals + 4 * i, 4); break;
-      default: for (size_t i = 0; i < m; ++i) std::memcpy(dst[i], vals + 8 * i, 8);
-    }
+    put_points(point, P, elems, dst, m, isz, vals);
     m = 0;
   };
   for (uint64_t e = begin; e < end;) {
