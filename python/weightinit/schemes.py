@@ -21,6 +21,9 @@ Conventions (see also ``weightinit.fans``):
   core fills. Schemes with one draw pass them to the core; schemes with several draws (orthogonal,
   sparse) resolve (seed, stream, generator) once and derive sub-streams, so they are reproducible
   from (seed, stream) and independent of ``threads``. NumPy's random module is never used.
+* Boxes: every in-place function takes ``global_shape=`` and ``start=`` and fills its array with
+  the box at ``start`` of the fill of ``global_shape`` (fans from ``global_shape``), bit for bit;
+  see ``weightinit._box`` for the cost of the schemes that are not elementwise.
 * Every argument is validated before the first write; on error the array is untouched.
 """
 
