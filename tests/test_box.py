@@ -360,3 +360,19 @@ def test_large_boxes_with_streaming_stores(kind, dt):
     local = np.empty(shape, np_dtype(dt))
     box_fill(kind, local, seed=SEED, stream=STREAM, global_shape=g, start=start)
     assert same_bits(local, full[slices(start, shape)])
+
+
+@pytest.mark.parametrize("kind,dt", DTYPE_KIND)
+def test_strided_views_with_long_runs(kind, dt):
+    # runs longer than two chunks through the chunk kernels into strided memory (reversed, every 2nd)
+    g, start = (50, 2000), (4, 333)
+    full = np.empty(g, np_dtype(dt))
+    box_fill(kind, full, seed=SEED, stream=STREAM)
+    for make in (lambda a: a[::3, ::-1][:, :700], lambda a: a[2:20, 1::2], lambda a: a.T[::-1].T[:, :1500]):
+        base = np.zeros((40, 1600), np_dtype(dt))
+        view = make(base)
+        box_fill(kind, view, seed=SEED, stream=STREAM, global_shape=g, start=start)
+        assert same_bits(view, full[slices(start, view.shape)])
+        inside = np.zeros(base.shape, bool)
+        make(inside)[...] = True
+        assert not base[~inside].view(np.uint8).any()
