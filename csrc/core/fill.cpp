@@ -285,6 +285,17 @@ const PointTable& point_table() {
   return points_portable();
 }
 
+const SpanTable& span_table() {
+#if defined(WI_HAVE_AVX2)
+  if (&table() == &kernels_avx2()) return spans_avx2();
+#endif
+  return spans_portable();
+}
+
+// A span kernel computes Philox blocks 32 at a time: below this many blocks a run's piece is
+// cheaper through the point kernels (batched across runs), one block per element.
+constexpr uint64_t kSpanMinBlocks = 16;
+
 // The values of stream elements elems[0 .. n) to dst[0 .. n), through vals (n * 8 bytes).
 void put_points(PointKernel kern, const DistParams& P, const uint64_t* elems, char* const* dst, size_t n,
                 size_t isz, unsigned char* vals) {
@@ -416,22 +427,37 @@ void fill_random_box(const FillTarget& t, const RandomSpec& spec, const uint64_t
   const KernelTable& K = table();
   const ChunkKernel kern = kernel_for(K, spec.dist, t.dtype);
   const PointKernel point = kernel_for(point_table(), spec.dist, t.dtype);
+  const SpanKernel span = kernel_for(span_table(), spec.dist, t.dtype);
+  const uint64_t span_min = kSpanMinBlocks * (t.dtype == DType::F64 ? 2 : 4);  // elements
   const size_t isz = t.itemsize;
   DistParams P = make_params(spec);
   P.nontemporal = n * isz >= kNontemporalBytes;
   const uint64_t inner = uint64_t(t.shape[nd - 1]);
   const int64_t inner_stride = t.strides[nd - 1];
-  // Runs shorter than two chunks go wholly through the point kernels, which cost several times a
-  // chunk's elements each (a Philox block apiece): smaller tasks, so that threads share them.
-  const bool short_runs = inner < 2 * kChunk;
+  // Runs too short for a span kernel go wholly through the point kernels, which cost several times
+  // a chunk's elements each (a Philox block apiece): smaller tasks, so that threads share them.
+  const bool short_runs = inner < span_min;
   const uint64_t task_elems = short_runs ? kTask / 8 : kTask;
   const uint64_t ntasks = (n + task_elems - 1) / task_elems;
   const int nthreads = n < kParallelMin / 8 ? 1 : int(std::min<uint64_t>(uint64_t(threads > 0 ? threads : default_threads()), ntasks));
 
   // One run piece: stream elements [o, o + len) to p, p + stride, ...
+  // A run's end (fewer than a chunk): a span if it has the blocks for one, else points.
+  auto end_piece = [&](PointQueue& q, char* p, uint64_t o, uint64_t len, unsigned char* buf) {
+    if (len < span_min) {
+      for (uint64_t k = 0; k < len; ++k) q.push(o + k, p + int64_t(k) * inner_stride);
+    } else if (inner_stride == int64_t(isz) && aligned(p, isz)) {
+      span(P, o, size_t(len), p);
+    } else {
+      span(P, o, size_t(len), buf);
+      scatter(p, inner_stride, buf, isz, len);
+    }
+  };
   auto run = [&](PointQueue& q, char* p, uint64_t o, uint64_t len) {
-    const uint64_t head = std::min<uint64_t>(len, (kChunk - o % kChunk) % kChunk);
-    for (uint64_t k = 0; k < head; ++k) q.push(o + k, p + int64_t(k) * inner_stride);
+    alignas(64) unsigned char ends[2 * kChunk * 8];
+    uint64_t head = std::min<uint64_t>(len, (kChunk - o % kChunk) % kChunk);
+    if (len - head < kChunk) head = len;  // no whole chunk: one piece
+    end_piece(q, p, o, head, ends);
     uint64_t k = head;
     const uint64_t body_end = head + (len - head) / kChunk * kChunk;
     if (k < body_end && inner_stride == int64_t(isz) && aligned(p, isz)) {
@@ -445,7 +471,7 @@ void fill_random_box(const FillTarget& t, const RandomSpec& spec, const uint64_t
       scatter(p + int64_t(k) * inner_stride, inner_stride, buf, isz, m);
       k += m;
     }
-    for (; k < len; ++k) q.push(o + k, p + int64_t(k) * inner_stride);
+    if (k < len) end_piece(q, p + int64_t(k) * inner_stride, o + k, len - k, ends);
   };
 
   // Runs along the second-last axis are evenly spaced in memory and in the stream: walked with

@@ -40,18 +40,26 @@ namespace weightinit {
 // from the one Philox block holding its words and nothing around it: the ends of a box's runs,
 // and runs too short to fill a chunk (a 1-column box is all ends).
 using PointKernel = void (*)(const DistParams& params, const uint64_t* elems, size_t n, void* out);
+// Span kernels: out[i] = element first + i for i < n, from the Philox blocks holding them (each once,
+// at any block alignment): a run's ends, where a whole chunk would compute elements outside the box.
+using SpanKernel = void (*)(const DistParams& params, uint64_t first, size_t n, void* out);
 
-struct PointTable {
+template <class Kernel>
+struct DistTable {
   const char* name;
-  PointKernel bits;
-  PointKernel uniform[4];  // indexed by DType F32, F64, F16, BF16
-  PointKernel normal[4];
-  PointKernel trunc_normal[4];
+  Kernel bits;
+  Kernel uniform[4];  // indexed by DType F32, F64, F16, BF16
+  Kernel normal[4];
+  Kernel trunc_normal[4];
 };
+using PointTable = DistTable<PointKernel>;
+using SpanTable = DistTable<SpanKernel>;
 
 const PointTable& points_portable();
+const SpanTable& spans_portable();
 #if defined(WI_HAVE_AVX2) || defined(__AVX2__)
 const PointTable& points_avx2();
+const SpanTable& spans_avx2();
 #endif
 
 }  // namespace weightinit

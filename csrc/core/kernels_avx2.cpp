@@ -804,9 +804,146 @@ const PointTable kPoints = {
     {trunc_f32_at<PutF32>, trunc_f64_at, trunc_f32_at<PutF16>, trunc_f32_at<PutBF16>},
 };
 
+// ---- span kernels: consecutive blocks at any alignment, 32 per Philox pass ----
+// Elements [first, first + n), PerBlock per block: Philox of the blocks holding them (each lane its
+// own counter, so a pass may cross 2**32 blocks), body(words, tmp) writes a pass's 32 * PerBlock
+// values in stream order, and those in range go to out.
+template <int PerBlock, class T, class Body>
+inline void for_span(const DistParams& P, uint64_t first, size_t n, T* out, Body body) {
+  const RoundKeys K(P);
+  const __m256i s0 = _mm256_set1_epi32(int32_t(P.s0)), s1 = _mm256_set1_epi32(int32_t(P.s1));
+  const __m256i m0 = _mm256_set1_epi32(int32_t(kPhiloxM0)), m1 = _mm256_set1_epi32(int32_t(kPhiloxM1));
+  uint64_t b = first / PerBlock;
+  size_t skip = size_t(first % PerBlock);  // elements of the first block before `first`
+  for (size_t done = 0; done < n; b += kPointBatch, skip = 0) {
+    alignas(32) uint32_t lo[kPointBatch], hi[kPointBatch];
+    for (size_t i = 0; i < kPointBatch; ++i) {
+      lo[i] = uint32_t(b + i);
+      hi[i] = uint32_t((b + i) >> 32);
+    }
+    Words8 w[kGroups];
+    for (int g = 0; g < kGroups; ++g) {
+      w[g].x[0] = _mm256_load_si256(reinterpret_cast<const __m256i*>(lo + 8 * g));
+      w[g].x[1] = _mm256_load_si256(reinterpret_cast<const __m256i*>(hi + 8 * g));
+      w[g].x[2] = s0;
+      w[g].x[3] = s1;
+    }
+#pragma GCC unroll 10
+    for (int r = 0; r < kPhiloxRounds; ++r) round_all(w, K.k0[r], K.k1[r], m0, m1);
+    alignas(32) T tmp[kPointBatch * PerBlock];
+    body(static_cast<const Words8*>(w), tmp);
+    const size_t take = std::min(n - done, kPointBatch * PerBlock - skip);
+    std::memcpy(out + done, tmp + skip, take * sizeof(T));
+    done += take;
+  }
+}
+
+void bits_span(const DistParams& P, uint64_t first, size_t n, void* out) {
+  for_span<4>(P, first, n, static_cast<uint32_t*>(out), [](const Words8* w, uint32_t* tmp) {
+    const OutF32 o{reinterpret_cast<float*>(tmp)};
+    for (int k = 0; k < kGroups; ++k)
+      store_transposed<false>(o, 32 * k, _mm256_castsi256_ps(w[k].x[0]), _mm256_castsi256_ps(w[k].x[1]),
+                              _mm256_castsi256_ps(w[k].x[2]), _mm256_castsi256_ps(w[k].x[3]));
+  });
+}
+
+template <class Out, class T>
+void uniform_f32_span(const DistParams& P, uint64_t first, size_t n, void* out) {
+  for_span<4>(P, first, n, static_cast<T*>(out), [&](const Words8* w, T* tmp) {
+    const Out o{tmp};
+    for (int k = 0; k < kGroups; ++k) {
+      vf32 v[4];
+      for (int i = 0; i < 4; ++i) v[i] = affine(u01_f32<vf32>(vu32(w[k].x[i])), vf32(P.lo32), vf32(P.scale32));
+      store_transposed<false>(o, 32 * k, v[0].v, v[1].v, v[2].v, v[3].v);
+    }
+  });
+}
+
+template <class Out, class T>
+void normal_f32_span(const DistParams& P, uint64_t first, size_t n, void* out) {
+  for_span<4>(P, first, n, static_cast<T*>(out), [&](const Words8* w, T* tmp) {
+    const Out o{tmp};
+    for (int k = 0; k < kGroups; ++k) {
+      U2 r, a;  // radius words 0 and 2, angle words 1 and 3, as normal_f32_impl
+      r.v[0] = w[k].x[0];
+      r.v[1] = w[k].x[2];
+      a.v[0] = w[k].x[1];
+      a.v[1] = w[k].x[3];
+      F2 z0, z1;
+      box_muller_f32<F2>(r, a, z0, z1);
+      z0 = affine(z0, F2(P.lo32), F2(P.scale32));
+      z1 = affine(z1, F2(P.lo32), F2(P.scale32));
+      store_transposed<false>(o, 32 * k, z0.v[0].v, z1.v[0].v, z0.v[1].v, z1.v[1].v);
+    }
+  });
+}
+
+template <class Out, class T>
+void trunc_f32_span(const DistParams& P, uint64_t first, size_t n, void* out) {
+  for_span<4>(P, first, n, static_cast<T*>(out), [&](const Words8* w, T* tmp) {
+    const Out o{tmp};
+    for (int k = 0; k < kGroups; ++k) {
+      vf32 v[4];
+      for (int i = 0; i < 4; ++i) v[i] = trunc_f32_lanes(vu32(w[k].x[i]), P);
+      store_transposed<false>(o, 32 * k, v[0].v, v[1].v, v[2].v, v[3].v);
+    }
+  });
+}
+
+// float64: block j gives elements 2j (words 0, 1) and 2j + 1 (words 2, 3); pair(x0, x1, x2, x3 of a
+// 4-lane half) returns both elements' values.
+template <class Pair>
+inline void f64_span(const DistParams& P, uint64_t first, size_t n, void* out, Pair pair) {
+  for_span<2>(P, first, n, static_cast<double*>(out), [&](const Words8* w, double* tmp) {
+    for (int k = 0; k < kGroups; ++k)
+      for (int h = 0; h < 2; ++h) {
+        vf64 a, b;
+        pair(half(w[k].x[0], h), half(w[k].x[1], h), half(w[k].x[2], h), half(w[k].x[3], h), a, b);
+        store_interleaved<false>(tmp + 16 * k + 8 * h, a.v, b.v);
+      }
+  });
+}
+
+void uniform_f64_span(const DistParams& P, uint64_t first, size_t n, void* out) {
+  f64_span(P, first, n, out, [&](__m128i x0, __m128i x1, __m128i x2, __m128i x3, vf64& a, vf64& b) {
+    a = affine(int53_f64x4(x0, x1) * vf64(0x1p-53), vf64(P.lo64), vf64(P.scale64));
+    b = affine(int53_f64x4(x2, x3) * vf64(0x1p-53), vf64(P.lo64), vf64(P.scale64));
+  });
+}
+
+void normal_f64_span(const DistParams& P, uint64_t first, size_t n, void* out) {
+  f64_span(P, first, n, out, [&](__m128i x0, __m128i x1, __m128i x2, __m128i x3, vf64& a, vf64& b) {
+    box_muller_f64((int53_f64x4(x0, x1) + vf64(1.0)) * vf64(0x1p-53), int53_f64x4(x2, x3) * vf64(0x1p-53), a, b);
+    a = affine(a, vf64(P.lo64), vf64(P.scale64));
+    b = affine(b, vf64(P.lo64), vf64(P.scale64));
+  });
+}
+
+void trunc_f64_span(const DistParams& P, uint64_t first, size_t n, void* out) {
+  const __m128i ones = _mm_set1_epi32(-1);
+  f64_span(P, first, n, out, [&](__m128i x0, __m128i x1, __m128i x2, __m128i x3, vf64& a, vf64& b) {
+    a = trunc_f64(u01_f64x4(x0, x1) + vf64(0x1p-54),
+                  u01_f64x4(_mm_xor_si128(x0, ones), _mm_xor_si128(x1, ones)) + vf64(0x1p-54), P);
+    b = trunc_f64(u01_f64x4(x2, x3) + vf64(0x1p-54),
+                  u01_f64x4(_mm_xor_si128(x2, ones), _mm_xor_si128(x3, ones)) + vf64(0x1p-54), P);
+  });
+}
+
+const SpanTable kSpans = {
+    "avx2",
+    bits_span,
+    {uniform_f32_span<OutF32, float>, uniform_f64_span, uniform_f32_span<OutF16, uint16_t>,
+     uniform_f32_span<OutBF16, uint16_t>},
+    {normal_f32_span<OutF32, float>, normal_f64_span, normal_f32_span<OutF16, uint16_t>,
+     normal_f32_span<OutBF16, uint16_t>},
+    {trunc_f32_span<OutF32, float>, trunc_f64_span, trunc_f32_span<OutF16, uint16_t>,
+     trunc_f32_span<OutBF16, uint16_t>},
+};
+
 }  // namespace
 
 const KernelTable& kernels_avx2() { return kTable; }
 const PointTable& points_avx2() { return kPoints; }
+const SpanTable& spans_avx2() { return kSpans; }
 
 }  // namespace weightinit

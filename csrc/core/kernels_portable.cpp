@@ -158,9 +158,37 @@ const PointTable kPoints = {
      half_points<trunc_f32_at, f32_to_bf16>},
 };
 
+// Spans, element by element: the reference the AVX2 span kernels must match.
+void bits_span(const DistParams& P, uint64_t first, size_t n, void* out) {
+  uint32_t* o = static_cast<uint32_t*>(out);
+  for (size_t i = 0; i < n; ++i) o[i] = block(P, (first + i) >> 2)[(first + i) & 3];
+}
+template <class T, T (*Value)(const DistParams&, uint64_t)>
+void span(const DistParams& P, uint64_t first, size_t n, void* out) {
+  T* o = static_cast<T*>(out);
+  for (size_t i = 0; i < n; ++i) o[i] = Value(P, first + i);
+}
+template <float (*Value)(const DistParams&, uint64_t), uint16_t (*Round)(float)>
+void half_span(const DistParams& P, uint64_t first, size_t n, void* out) {
+  uint16_t* o = static_cast<uint16_t*>(out);
+  for (size_t i = 0; i < n; ++i) o[i] = Round(Value(P, first + i));
+}
+
+const SpanTable kSpans = {
+    "portable",
+    bits_span,
+    {span<float, uniform_f32_at>, span<double, uniform_f64_at>, half_span<uniform_f32_at, f32_to_f16>,
+     half_span<uniform_f32_at, f32_to_bf16>},
+    {span<float, normal_f32_at>, span<double, normal_f64_at>, half_span<normal_f32_at, f32_to_f16>,
+     half_span<normal_f32_at, f32_to_bf16>},
+    {span<float, trunc_f32_at>, span<double, trunc_f64_at>, half_span<trunc_f32_at, f32_to_f16>,
+     half_span<trunc_f32_at, f32_to_bf16>},
+};
+
 }  // namespace
 
 const KernelTable& kernels_portable() { return kTable; }
 const PointTable& points_portable() { return kPoints; }
+const SpanTable& spans_portable() { return kSpans; }
 
 }  // namespace weightinit
