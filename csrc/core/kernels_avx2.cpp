@@ -618,6 +618,20 @@ inline __m256i pick_word(const Words8& w, __m256i sel) {
   return blend_bit(blend_bit(w.x[0], w.x[1], sel, 0), blend_bit(w.x[2], w.x[3], sel, 0), sel, 1);
 }
 
+// Philox of 32 blocks with counters (lo[i], hi[i]) of this stream: Words8 groups as philox_groups.
+inline void philox_lanes(const DistParams& P, const RoundKeys& K, const uint32_t* lo, const uint32_t* hi, Words8* w) {
+  const __m256i s0 = _mm256_set1_epi32(int32_t(P.s0)), s1 = _mm256_set1_epi32(int32_t(P.s1));
+  const __m256i m0 = _mm256_set1_epi32(int32_t(kPhiloxM0)), m1 = _mm256_set1_epi32(int32_t(kPhiloxM1));
+  for (int g = 0; g < kGroups; ++g) {
+    w[g].x[0] = _mm256_load_si256(reinterpret_cast<const __m256i*>(lo + 8 * g));
+    w[g].x[1] = _mm256_load_si256(reinterpret_cast<const __m256i*>(hi + 8 * g));
+    w[g].x[2] = s0;
+    w[g].x[3] = s1;
+  }
+#pragma GCC unroll 10
+  for (int r = 0; r < kPhiloxRounds; ++r) round_all(w, K.k0[r], K.k1[r], m0, m1);
+}
+
 // Elements e[0 .. n) in batches of 32: Philox of their blocks e >> Shift (each lane its own
 // counter, so a batch may cross 2**32 blocks), then body(words, sel, out) writes 32 values of T
 // with sel lane = the element's low bits (which words of the block it takes). The last batch
@@ -625,8 +639,6 @@ inline __m256i pick_word(const Words8& w, __m256i sel) {
 template <int Shift, class T, class Body>
 inline void for_points(const DistParams& P, const uint64_t* e, size_t n, T* out, Body body) {
   const RoundKeys K(P);
-  const __m256i s0 = _mm256_set1_epi32(int32_t(P.s0)), s1 = _mm256_set1_epi32(int32_t(P.s1));
-  const __m256i m0 = _mm256_set1_epi32(int32_t(kPhiloxM0)), m1 = _mm256_set1_epi32(int32_t(kPhiloxM1));
   for (size_t i0 = 0; i0 < n; i0 += kPointBatch) {
     const size_t m = std::min(kPointBatch, n - i0);
     alignas(32) uint32_t lo[kPointBatch], hi[kPointBatch], sel[kPointBatch];
@@ -638,15 +650,8 @@ inline void for_points(const DistParams& P, const uint64_t* e, size_t n, T* out,
     }
     Words8 w[kGroups];
     __m256i sv[kGroups];
-    for (int g = 0; g < kGroups; ++g) {
-      w[g].x[0] = _mm256_load_si256(reinterpret_cast<const __m256i*>(lo + 8 * g));
-      w[g].x[1] = _mm256_load_si256(reinterpret_cast<const __m256i*>(hi + 8 * g));
-      w[g].x[2] = s0;
-      w[g].x[3] = s1;
-      sv[g] = _mm256_load_si256(reinterpret_cast<const __m256i*>(sel + 8 * g));
-    }
-#pragma GCC unroll 10
-    for (int r = 0; r < kPhiloxRounds; ++r) round_all(w, K.k0[r], K.k1[r], m0, m1);
+    for (int g = 0; g < kGroups; ++g) sv[g] = _mm256_load_si256(reinterpret_cast<const __m256i*>(sel + 8 * g));
+    philox_lanes(P, K, lo, hi, w);
     if (m == kPointBatch) {
       body(static_cast<const Words8*>(w), static_cast<const __m256i*>(sv), out + i0);
     } else {
@@ -811,8 +816,6 @@ const PointTable kPoints = {
 template <int PerBlock, class T, class Body>
 inline void for_span(const DistParams& P, uint64_t first, size_t n, T* out, Body body) {
   const RoundKeys K(P);
-  const __m256i s0 = _mm256_set1_epi32(int32_t(P.s0)), s1 = _mm256_set1_epi32(int32_t(P.s1));
-  const __m256i m0 = _mm256_set1_epi32(int32_t(kPhiloxM0)), m1 = _mm256_set1_epi32(int32_t(kPhiloxM1));
   uint64_t b = first / PerBlock;
   size_t skip = size_t(first % PerBlock);  // elements of the first block before `first`
   for (size_t done = 0; done < n; b += kPointBatch, skip = 0) {
@@ -822,14 +825,7 @@ inline void for_span(const DistParams& P, uint64_t first, size_t n, T* out, Body
       hi[i] = uint32_t((b + i) >> 32);
     }
     Words8 w[kGroups];
-    for (int g = 0; g < kGroups; ++g) {
-      w[g].x[0] = _mm256_load_si256(reinterpret_cast<const __m256i*>(lo + 8 * g));
-      w[g].x[1] = _mm256_load_si256(reinterpret_cast<const __m256i*>(hi + 8 * g));
-      w[g].x[2] = s0;
-      w[g].x[3] = s1;
-    }
-#pragma GCC unroll 10
-    for (int r = 0; r < kPhiloxRounds; ++r) round_all(w, K.k0[r], K.k1[r], m0, m1);
+    philox_lanes(P, K, lo, hi, w);
     alignas(32) T tmp[kPointBatch * PerBlock];
     body(static_cast<const Words8*>(w), tmp);
     const size_t take = std::min(n - done, kPointBatch * PerBlock - skip);
@@ -847,17 +843,28 @@ void bits_span(const DistParams& P, uint64_t first, size_t n, void* out) {
   });
 }
 
-template <class Out, class T>
-void uniform_f32_span(const DistParams& P, uint64_t first, size_t n, void* out) {
+// float32 values that take one word each (uniform, truncated normal): Word()(word, P) per lane.
+template <class Out, class T, class Word>
+void word_f32_span(const DistParams& P, uint64_t first, size_t n, void* out) {
   for_span<4>(P, first, n, static_cast<T*>(out), [&](const Words8* w, T* tmp) {
     const Out o{tmp};
     for (int k = 0; k < kGroups; ++k) {
       vf32 v[4];
-      for (int i = 0; i < 4; ++i) v[i] = affine(u01_f32<vf32>(vu32(w[k].x[i])), vf32(P.lo32), vf32(P.scale32));
+      for (int i = 0; i < 4; ++i) v[i] = Word()(vu32(w[k].x[i]), P);
       store_transposed<false>(o, 32 * k, v[0].v, v[1].v, v[2].v, v[3].v);
     }
   });
 }
+struct UniformWord {
+  vf32 operator()(vu32 x, const DistParams& P) const { return affine(u01_f32<vf32>(x), vf32(P.lo32), vf32(P.scale32)); }
+};
+struct TruncWord {
+  vf32 operator()(vu32 x, const DistParams& P) const { return trunc_f32_lanes(x, P); }
+};
+template <class Out, class T>
+constexpr SpanKernel uniform_f32_span = word_f32_span<Out, T, UniformWord>;
+template <class Out, class T>
+constexpr SpanKernel trunc_f32_span = word_f32_span<Out, T, TruncWord>;
 
 template <class Out, class T>
 void normal_f32_span(const DistParams& P, uint64_t first, size_t n, void* out) {
@@ -874,18 +881,6 @@ void normal_f32_span(const DistParams& P, uint64_t first, size_t n, void* out) {
       z0 = affine(z0, F2(P.lo32), F2(P.scale32));
       z1 = affine(z1, F2(P.lo32), F2(P.scale32));
       store_transposed<false>(o, 32 * k, z0.v[0].v, z1.v[0].v, z0.v[1].v, z1.v[1].v);
-    }
-  });
-}
-
-template <class Out, class T>
-void trunc_f32_span(const DistParams& P, uint64_t first, size_t n, void* out) {
-  for_span<4>(P, first, n, static_cast<T*>(out), [&](const Words8* w, T* tmp) {
-    const Out o{tmp};
-    for (int k = 0; k < kGroups; ++k) {
-      vf32 v[4];
-      for (int i = 0; i < 4; ++i) v[i] = trunc_f32_lanes(vu32(w[k].x[i]), P);
-      store_transposed<false>(o, 32 * k, v[0].v, v[1].v, v[2].v, v[3].v);
     }
   });
 }
