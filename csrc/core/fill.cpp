@@ -292,6 +292,13 @@ const SpanTable& span_table() {
   return spans_portable();
 }
 
+const BlockTable& block_table() {
+#if defined(WI_HAVE_AVX2)
+  if (&table() == &kernels_avx2()) return blocks_avx2();
+#endif
+  return blocks_portable();
+}
+
 // A span kernel computes Philox blocks 32 at a time: below this many blocks a run's piece is
 // cheaper through the point kernels (batched across runs), one block per element.
 constexpr uint64_t kSpanMinBlocks = 16;
@@ -357,6 +364,53 @@ inline void locate(const BoxWalk& w, uint64_t e, char*& p, uint64_t& o, uint64_t
     p += int64_t(k) * t.strides[d];
     o += k * w.gstep[d];
   }
+}
+
+// The pieces of runs that box elements [begin, end) make: visit(memory, stream element, length).
+template <class Visit>
+void walk_runs(const BoxWalk& w, uint64_t begin, uint64_t end, Visit visit) {
+  const int64_t inner_stride = w.t->strides[w.t->ndim - 1];
+  for (uint64_t e = begin; e < end;) {
+    char* p;
+    uint64_t o, col, row;
+    locate(w, e, p, o, col, row);
+    for (uint64_t left = w.rows - row; left > 0 && e < end; --left, p += w.row_stride, o += w.row_step) {
+      const uint64_t len = std::min<uint64_t>(w.inner - col, end - e);
+      visit(p + int64_t(col) * inner_stride, o + col, len);
+      e += len;
+      col = 0;
+    }
+  }
+}
+
+// Box elements [begin, end) of narrow runs (under a span's worth) of several elements: the Philox
+// blocks of many runs at once through the block kernel, each block once, then each run's values
+// copied out of its blocks.
+void box_blocks(BlockKernel kern, const DistParams& P, const BoxWalk& w, uint64_t begin, uint64_t end,
+                uint64_t per_block) {
+  constexpr size_t kCap = 256;  // blocks per batch
+  struct Piece {
+    char* dst;
+    size_t at, len;  // its values: vals[at .. at + len)
+  };
+  uint64_t blocks[kCap];
+  Piece pieces[kCap];
+  alignas(64) unsigned char vals[kCap * 16];  // 4 float32 or 2 float64 values per block at most
+  const size_t isz = w.t->itemsize;
+  const int64_t stride = w.t->strides[w.t->ndim - 1];
+  size_t nb = 0, np = 0;
+  auto flush = [&] {
+    kern(P, blocks, nb, vals);
+    for (size_t i = 0; i < np; ++i) scatter(pieces[i].dst, stride, vals + pieces[i].at * isz, isz, pieces[i].len);
+    nb = np = 0;
+  };
+  walk_runs(w, begin, end, [&](char* p, uint64_t o, uint64_t len) {
+    const uint64_t b0 = o / per_block, b1 = (o + len - 1) / per_block;
+    if (nb + (b1 - b0 + 1) > kCap) flush();
+    pieces[np++] = {p, size_t(nb * per_block + o % per_block), size_t(len)};
+    for (uint64_t b = b0; b <= b1; ++b) blocks[nb++] = b;
+  });
+  if (nb) flush();
 }
 
 // Box elements [begin, end) of short runs, all through the point kernel, in batches. Everything
@@ -428,6 +482,8 @@ void fill_random_box(const FillTarget& t, const RandomSpec& spec, const uint64_t
   const ChunkKernel kern = kernel_for(K, spec.dist, t.dtype);
   const PointKernel point = kernel_for(point_table(), spec.dist, t.dtype);
   const SpanKernel span = kernel_for(span_table(), spec.dist, t.dtype);
+  const BlockKernel blocks = kernel_for(block_table(), spec.dist, t.dtype);
+  const uint64_t per_block = t.dtype == DType::F64 ? 2 : 4;
   const uint64_t span_min = kSpanMinBlocks * (t.dtype == DType::F64 ? 2 : 4);  // elements
   const size_t isz = t.itemsize;
   DistParams P = make_params(spec);
@@ -486,22 +542,16 @@ void fill_random_box(const FillTarget& t, const RandomSpec& spec, const uint64_t
   w.row_step = nd >= 2 ? gstep[size_t(nd) - 2] : 0;
   auto task = [&](size_t i) {
     const uint64_t begin = uint64_t(i) * task_elems, end = std::min(n, begin + task_elems);
-    if (short_runs) {
+    if (short_runs && inner < per_block) {  // a block would mostly hold elements outside the box
       box_points(point, P, w, begin, end);
       return;
     }
-    PointQueue q(point, P, isz);
-    for (uint64_t e = begin; e < end;) {
-      char* p;
-      uint64_t o, col, row;
-      locate(w, e, p, o, col, row);
-      for (uint64_t left = w.rows - row; left > 0 && e < end; --left, p += w.row_stride, o += w.row_step) {
-        const uint64_t len = std::min<uint64_t>(inner - col, end - e);
-        run(q, p + int64_t(col) * inner_stride, o + col, len);
-        e += len;
-        col = 0;
-      }
+    if (short_runs) {
+      box_blocks(blocks, P, w, begin, end, per_block);
+      return;
     }
+    PointQueue q(point, P, isz);
+    walk_runs(w, begin, end, [&](char* p, uint64_t o, uint64_t len) { run(q, p, o, len); });
     q.flush();
   };
   parallel_for(size_t(ntasks), nthreads, task);

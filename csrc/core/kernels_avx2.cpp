@@ -809,16 +809,26 @@ const PointTable kPoints = {
     {trunc_f32_at<PutF32>, trunc_f64_at, trunc_f32_at<PutF16>, trunc_f32_at<PutBF16>},
 };
 
-// ---- span kernels: consecutive blocks at any alignment, 32 per Philox pass ----
-// Elements [first, first + n), PerBlock per block: Philox of the blocks holding them (each lane its
-// own counter, so a pass may cross 2**32 blocks), body(words, tmp) writes a pass's 32 * PerBlock
-// values in stream order, and those in range go to out.
+// ---- span and block kernels: whole Philox blocks, 32 per pass, every value of each ----
+// Where a pass's blocks come from: a span of elements [first, first + n) (consecutive blocks at any
+// alignment, the values in range kept) or a list of n blocks (all their values kept, in order).
+struct SpanSrc {
+  uint64_t first;
+  size_t n;
+};
+struct BlockSrc {
+  const uint64_t* blocks;
+  size_t n;
+};
+
+// Philox of the blocks (each lane its own counter, so a pass may cross 2**32 blocks); body(words,
+// tmp) writes a pass's 32 * PerBlock values in stream order; they go to out.
 template <int PerBlock, class T, class Body>
-inline void for_span(const DistParams& P, uint64_t first, size_t n, T* out, Body body) {
+inline void for_words(const DistParams& P, SpanSrc src, T* out, Body body) {
   const RoundKeys K(P);
-  uint64_t b = first / PerBlock;
-  size_t skip = size_t(first % PerBlock);  // elements of the first block before `first`
-  for (size_t done = 0; done < n; b += kPointBatch, skip = 0) {
+  uint64_t b = src.first / PerBlock;
+  size_t skip = size_t(src.first % PerBlock);  // elements of the first block before `first`
+  for (size_t done = 0; done < src.n; b += kPointBatch, skip = 0) {
     alignas(32) uint32_t lo[kPointBatch], hi[kPointBatch];
     for (size_t i = 0; i < kPointBatch; ++i) {
       lo[i] = uint32_t(b + i);
@@ -828,117 +838,160 @@ inline void for_span(const DistParams& P, uint64_t first, size_t n, T* out, Body
     philox_lanes(P, K, lo, hi, w);
     alignas(32) T tmp[kPointBatch * PerBlock];
     body(static_cast<const Words8*>(w), tmp);
-    const size_t take = std::min(n - done, kPointBatch * PerBlock - skip);
+    const size_t take = std::min(src.n - done, kPointBatch * PerBlock - skip);
     std::memcpy(out + done, tmp + skip, take * sizeof(T));
     done += take;
   }
 }
-
-void bits_span(const DistParams& P, uint64_t first, size_t n, void* out) {
-  for_span<4>(P, first, n, static_cast<uint32_t*>(out), [](const Words8* w, uint32_t* tmp) {
-    const OutF32 o{reinterpret_cast<float*>(tmp)};
-    for (int k = 0; k < kGroups; ++k)
-      store_transposed<false>(o, 32 * k, _mm256_castsi256_ps(w[k].x[0]), _mm256_castsi256_ps(w[k].x[1]),
-                              _mm256_castsi256_ps(w[k].x[2]), _mm256_castsi256_ps(w[k].x[3]));
-  });
+template <int PerBlock, class T, class Body>
+inline void for_words(const DistParams& P, BlockSrc src, T* out, Body body) {
+  const RoundKeys K(P);
+  for (size_t i0 = 0; i0 < src.n; i0 += kPointBatch) {
+    const size_t m = std::min(kPointBatch, src.n - i0);
+    alignas(32) uint32_t lo[kPointBatch], hi[kPointBatch];
+    for (size_t i = 0; i < kPointBatch; ++i) {  // the last pass repeats its last block
+      const uint64_t x = src.blocks[i0 + (i < m ? i : m - 1)];
+      lo[i] = uint32_t(x);
+      hi[i] = uint32_t(x >> 32);
+    }
+    Words8 w[kGroups];
+    philox_lanes(P, K, lo, hi, w);
+    if (m == kPointBatch) {
+      body(static_cast<const Words8*>(w), out + i0 * PerBlock);
+    } else {
+      alignas(32) T tmp[kPointBatch * PerBlock];
+      body(static_cast<const Words8*>(w), tmp);
+      std::memcpy(out + i0 * PerBlock, tmp, m * PerBlock * sizeof(T));
+    }
+  }
 }
+
+struct BitsK {
+  template <class Src>
+  static void run(const DistParams& P, Src src, void* out) {
+    for_words<4>(P, src, static_cast<uint32_t*>(out), [](const Words8* w, uint32_t* tmp) {
+      const OutF32 o{reinterpret_cast<float*>(tmp)};
+      for (int k = 0; k < kGroups; ++k)
+        store_transposed<false>(o, 32 * k, _mm256_castsi256_ps(w[k].x[0]), _mm256_castsi256_ps(w[k].x[1]),
+                                _mm256_castsi256_ps(w[k].x[2]), _mm256_castsi256_ps(w[k].x[3]));
+    });
+  }
+};
 
 // float32 values that take one word each (uniform, truncated normal): Word()(word, P) per lane.
-template <class Out, class T, class Word>
-void word_f32_span(const DistParams& P, uint64_t first, size_t n, void* out) {
-  for_span<4>(P, first, n, static_cast<T*>(out), [&](const Words8* w, T* tmp) {
-    const Out o{tmp};
-    for (int k = 0; k < kGroups; ++k) {
-      vf32 v[4];
-      for (int i = 0; i < 4; ++i) v[i] = Word()(vu32(w[k].x[i]), P);
-      store_transposed<false>(o, 32 * k, v[0].v, v[1].v, v[2].v, v[3].v);
-    }
-  });
-}
 struct UniformWord {
   vf32 operator()(vu32 x, const DistParams& P) const { return affine(u01_f32<vf32>(x), vf32(P.lo32), vf32(P.scale32)); }
 };
 struct TruncWord {
   vf32 operator()(vu32 x, const DistParams& P) const { return trunc_f32_lanes(x, P); }
 };
-template <class Out, class T>
-constexpr SpanKernel uniform_f32_span = word_f32_span<Out, T, UniformWord>;
-template <class Out, class T>
-constexpr SpanKernel trunc_f32_span = word_f32_span<Out, T, TruncWord>;
-
-template <class Out, class T>
-void normal_f32_span(const DistParams& P, uint64_t first, size_t n, void* out) {
-  for_span<4>(P, first, n, static_cast<T*>(out), [&](const Words8* w, T* tmp) {
-    const Out o{tmp};
-    for (int k = 0; k < kGroups; ++k) {
-      U2 r, a;  // radius words 0 and 2, angle words 1 and 3, as normal_f32_impl
-      r.v[0] = w[k].x[0];
-      r.v[1] = w[k].x[2];
-      a.v[0] = w[k].x[1];
-      a.v[1] = w[k].x[3];
-      F2 z0, z1;
-      box_muller_f32<F2>(r, a, z0, z1);
-      z0 = affine(z0, F2(P.lo32), F2(P.scale32));
-      z1 = affine(z1, F2(P.lo32), F2(P.scale32));
-      store_transposed<false>(o, 32 * k, z0.v[0].v, z1.v[0].v, z0.v[1].v, z1.v[1].v);
-    }
-  });
-}
-
-// float64: block j gives elements 2j (words 0, 1) and 2j + 1 (words 2, 3); pair(x0, x1, x2, x3 of a
-// 4-lane half) returns both elements' values.
-template <class Pair>
-inline void f64_span(const DistParams& P, uint64_t first, size_t n, void* out, Pair pair) {
-  for_span<2>(P, first, n, static_cast<double*>(out), [&](const Words8* w, double* tmp) {
-    for (int k = 0; k < kGroups; ++k)
-      for (int h = 0; h < 2; ++h) {
-        vf64 a, b;
-        pair(half(w[k].x[0], h), half(w[k].x[1], h), half(w[k].x[2], h), half(w[k].x[3], h), a, b);
-        store_interleaved<false>(tmp + 16 * k + 8 * h, a.v, b.v);
+template <class Out, class T, class Word>
+struct WordF32K {
+  template <class Src>
+  static void run(const DistParams& P, Src src, void* out) {
+    for_words<4>(P, src, static_cast<T*>(out), [&](const Words8* w, T* tmp) {
+      const Out o{tmp};
+      for (int k = 0; k < kGroups; ++k) {
+        vf32 v[4];
+        for (int i = 0; i < 4; ++i) v[i] = Word()(vu32(w[k].x[i]), P);
+        store_transposed<false>(o, 32 * k, v[0].v, v[1].v, v[2].v, v[3].v);
       }
-  });
-}
+    });
+  }
+};
 
-void uniform_f64_span(const DistParams& P, uint64_t first, size_t n, void* out) {
-  f64_span(P, first, n, out, [&](__m128i x0, __m128i x1, __m128i x2, __m128i x3, vf64& a, vf64& b) {
+template <class Out, class T>
+struct NormalF32K {
+  template <class Src>
+  static void run(const DistParams& P, Src src, void* out) {
+    for_words<4>(P, src, static_cast<T*>(out), [&](const Words8* w, T* tmp) {
+      const Out o{tmp};
+      for (int k = 0; k < kGroups; ++k) {
+        U2 r, a;  // radius words 0 and 2, angle words 1 and 3, as normal_f32_impl
+        r.v[0] = w[k].x[0];
+        r.v[1] = w[k].x[2];
+        a.v[0] = w[k].x[1];
+        a.v[1] = w[k].x[3];
+        F2 z0, z1;
+        box_muller_f32<F2>(r, a, z0, z1);
+        z0 = affine(z0, F2(P.lo32), F2(P.scale32));
+        z1 = affine(z1, F2(P.lo32), F2(P.scale32));
+        store_transposed<false>(o, 32 * k, z0.v[0].v, z1.v[0].v, z0.v[1].v, z1.v[1].v);
+      }
+    });
+  }
+};
+
+// float64: block j gives elements 2j (words 0, 1) and 2j + 1 (words 2, 3); Pair()(P, x0, x1, x2, x3,
+// a, b) gives both elements' values from the words of a 4-lane half.
+struct UniformPair {
+  void operator()(const DistParams& P, __m128i x0, __m128i x1, __m128i x2, __m128i x3, vf64& a, vf64& b) const {
     a = affine(int53_f64x4(x0, x1) * vf64(0x1p-53), vf64(P.lo64), vf64(P.scale64));
     b = affine(int53_f64x4(x2, x3) * vf64(0x1p-53), vf64(P.lo64), vf64(P.scale64));
-  });
-}
-
-void normal_f64_span(const DistParams& P, uint64_t first, size_t n, void* out) {
-  f64_span(P, first, n, out, [&](__m128i x0, __m128i x1, __m128i x2, __m128i x3, vf64& a, vf64& b) {
+  }
+};
+struct NormalPair {
+  void operator()(const DistParams& P, __m128i x0, __m128i x1, __m128i x2, __m128i x3, vf64& a, vf64& b) const {
     box_muller_f64((int53_f64x4(x0, x1) + vf64(1.0)) * vf64(0x1p-53), int53_f64x4(x2, x3) * vf64(0x1p-53), a, b);
     a = affine(a, vf64(P.lo64), vf64(P.scale64));
     b = affine(b, vf64(P.lo64), vf64(P.scale64));
-  });
-}
-
-void trunc_f64_span(const DistParams& P, uint64_t first, size_t n, void* out) {
-  const __m128i ones = _mm_set1_epi32(-1);
-  f64_span(P, first, n, out, [&](__m128i x0, __m128i x1, __m128i x2, __m128i x3, vf64& a, vf64& b) {
+  }
+};
+struct TruncPair {
+  void operator()(const DistParams& P, __m128i x0, __m128i x1, __m128i x2, __m128i x3, vf64& a, vf64& b) const {
+    const __m128i ones = _mm_set1_epi32(-1);
     a = trunc_f64(u01_f64x4(x0, x1) + vf64(0x1p-54),
                   u01_f64x4(_mm_xor_si128(x0, ones), _mm_xor_si128(x1, ones)) + vf64(0x1p-54), P);
     b = trunc_f64(u01_f64x4(x2, x3) + vf64(0x1p-54),
                   u01_f64x4(_mm_xor_si128(x2, ones), _mm_xor_si128(x3, ones)) + vf64(0x1p-54), P);
-  });
-}
-
-const SpanTable kSpans = {
-    "avx2",
-    bits_span,
-    {uniform_f32_span<OutF32, float>, uniform_f64_span, uniform_f32_span<OutF16, uint16_t>,
-     uniform_f32_span<OutBF16, uint16_t>},
-    {normal_f32_span<OutF32, float>, normal_f64_span, normal_f32_span<OutF16, uint16_t>,
-     normal_f32_span<OutBF16, uint16_t>},
-    {trunc_f32_span<OutF32, float>, trunc_f64_span, trunc_f32_span<OutF16, uint16_t>,
-     trunc_f32_span<OutBF16, uint16_t>},
+  }
 };
+template <class Pair>
+struct F64K {
+  template <class Src>
+  static void run(const DistParams& P, Src src, void* out) {
+    for_words<2>(P, src, static_cast<double*>(out), [&](const Words8* w, double* tmp) {
+      for (int k = 0; k < kGroups; ++k)
+        for (int h = 0; h < 2; ++h) {
+          vf64 a, b;
+          Pair()(P, half(w[k].x[0], h), half(w[k].x[1], h), half(w[k].x[2], h), half(w[k].x[3], h), a, b);
+          store_interleaved<false>(tmp + 16 * k + 8 * h, a.v, b.v);
+        }
+    });
+  }
+};
+
+template <class K>
+struct SpanOf {
+  static void fn(const DistParams& P, uint64_t first, size_t n, void* out) { K::run(P, SpanSrc{first, n}, out); }
+};
+template <class K>
+struct BlocksOf {
+  static void fn(const DistParams& P, const uint64_t* blocks, size_t n, void* out) {
+    K::run(P, BlockSrc{blocks, n}, out);
+  }
+};
+
+// The table of every distribution and dtype, as span (SpanOf) or block (BlocksOf) kernels.
+template <template <class> class Of, class Kernel>
+constexpr DistTable<Kernel> words_table() {
+  return {"avx2",
+          &Of<BitsK>::fn,
+          {&Of<WordF32K<OutF32, float, UniformWord>>::fn, &Of<F64K<UniformPair>>::fn,
+           &Of<WordF32K<OutF16, uint16_t, UniformWord>>::fn, &Of<WordF32K<OutBF16, uint16_t, UniformWord>>::fn},
+          {&Of<NormalF32K<OutF32, float>>::fn, &Of<F64K<NormalPair>>::fn, &Of<NormalF32K<OutF16, uint16_t>>::fn,
+           &Of<NormalF32K<OutBF16, uint16_t>>::fn},
+          {&Of<WordF32K<OutF32, float, TruncWord>>::fn, &Of<F64K<TruncPair>>::fn,
+           &Of<WordF32K<OutF16, uint16_t, TruncWord>>::fn, &Of<WordF32K<OutBF16, uint16_t, TruncWord>>::fn}};
+}
+const SpanTable kSpans = words_table<SpanOf, SpanKernel>();
+const BlockTable kBlocks = words_table<BlocksOf, BlockKernel>();
 
 }  // namespace
 
 const KernelTable& kernels_avx2() { return kTable; }
 const PointTable& points_avx2() { return kPoints; }
 const SpanTable& spans_avx2() { return kSpans; }
+const BlockTable& blocks_avx2() { return kBlocks; }
 
 }  // namespace weightinit

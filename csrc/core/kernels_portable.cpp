@@ -1,5 +1,6 @@
 // Portable kernels: one Philox block at a time, scalar lanes. The reference the SIMD path must
 // match bit for bit (same templates, same operation order).
+#include <algorithm>
 #include <cstring>
 
 #include "kernels.hpp"
@@ -185,10 +186,44 @@ const SpanTable kSpans = {
      half_span<trunc_f32_at, f32_to_bf16>},
 };
 
+// Blocks, element by element: block b holds elements b * PerBlock .. b * PerBlock + PerBlock - 1.
+template <PointKernel K, uint64_t PerBlock>
+void block_values(const DistParams& P, const uint64_t* blocks, size_t n, void* out) {
+  constexpr size_t kBatch = 64;
+  uint64_t e[kBatch * PerBlock];
+  constexpr size_t isz = PerBlock == 4 ? 4 : 8;  // float32 and bits, or float64
+  for (size_t i0 = 0; i0 < n; i0 += kBatch) {
+    const size_t m = std::min(kBatch, n - i0);
+    for (size_t i = 0; i < m; ++i)
+      for (uint64_t j = 0; j < PerBlock; ++j) e[i * PerBlock + j] = blocks[i0 + i] * PerBlock + j;
+    K(P, e, m * PerBlock, static_cast<char*>(out) + i0 * PerBlock * isz);
+  }
+}
+template <PointKernel K>
+void half_block_values(const DistParams& P, const uint64_t* blocks, size_t n, void* out) {
+  uint64_t e[4];
+  for (size_t i = 0; i < n; ++i) {
+    for (uint64_t j = 0; j < 4; ++j) e[j] = blocks[i] * 4 + j;
+    K(P, e, 4, static_cast<uint16_t*>(out) + 4 * i);
+  }
+}
+
+const BlockTable kBlocks = {
+    "portable",
+    block_values<bits_at, 4>,
+    {block_values<points<float, uniform_f32_at>, 4>, block_values<points<double, uniform_f64_at>, 2>,
+     half_block_values<half_points<uniform_f32_at, f32_to_f16>>, half_block_values<half_points<uniform_f32_at, f32_to_bf16>>},
+    {block_values<points<float, normal_f32_at>, 4>, block_values<points<double, normal_f64_at>, 2>,
+     half_block_values<half_points<normal_f32_at, f32_to_f16>>, half_block_values<half_points<normal_f32_at, f32_to_bf16>>},
+    {block_values<points<float, trunc_f32_at>, 4>, block_values<points<double, trunc_f64_at>, 2>,
+     half_block_values<half_points<trunc_f32_at, f32_to_f16>>, half_block_values<half_points<trunc_f32_at, f32_to_bf16>>},
+};
+
 }  // namespace
 
 const KernelTable& kernels_portable() { return kTable; }
 const PointTable& points_portable() { return kPoints; }
 const SpanTable& spans_portable() { return kSpans; }
+const BlockTable& blocks_portable() { return kBlocks; }
 
 }  // namespace weightinit
