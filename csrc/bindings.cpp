@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "core/fill.hpp"
 #include "core/philox.hpp"
@@ -97,6 +98,52 @@ void run_random(py::array arr, Dist dist, uint64_t seed, uint64_t stream, uint64
   fill_random(T.t, spec, threads);
 }
 
+// A box of a global tensor (see fill_random_box): the checks Python makes first, repeated here
+// so that no call can write out of bounds or wrap the stream.
+void run_random_box(py::array arr, const std::string& dist, uint64_t seed, uint64_t stream, uint64_t offset,
+                    std::array<double, 4> params, const std::vector<uint64_t>& global_shape,
+                    const std::vector<uint64_t>& start, int threads) {
+  Dist d;
+  if (dist == "bits") d = Dist::Bits;
+  else if (dist == "uniform") d = Dist::Uniform;
+  else if (dist == "normal") d = Dist::Normal;
+  else if (dist == "trunc_normal") d = Dist::TruncNormal;
+  else throw py::value_error("dist must be one of 'bits', 'uniform', 'normal', 'trunc_normal'; got '" + dist + "'");
+  Target T = make_target(arr, d == Dist::Bits);
+  const size_t nd = size_t(T.t.ndim);
+  if (global_shape.size() != nd || start.size() != nd)
+    throw py::value_error("global_shape and start must have one entry per dimension of tensor");
+  uint64_t total = 1;
+  bool empty = false;
+  for (size_t i = 0; i < nd; ++i) {
+    const uint64_t ext = uint64_t(T.shape[i]);
+    if (start[i] > global_shape[i] || ext > global_shape[i] - start[i])
+      throw py::value_error("start + tensor.shape must be <= global_shape on every axis");
+    empty |= global_shape[i] == 0;
+    if (global_shape[i] != 0 && total > ~uint64_t(0) / global_shape[i])
+      throw py::value_error("global_shape has more than 2**64 elements");
+    total *= global_shape[i];
+  }
+  if (!empty && offset > ~uint64_t(0) - (total - 1))
+    throw py::value_error("offset + global size must not exceed 2**64 elements");
+  RandomSpec spec;
+  spec.dist = d;
+  spec.seed = seed;
+  spec.stream = stream;
+  spec.offset = offset;
+  spec.p0 = params[0];
+  spec.p1 = params[1];
+  spec.p2 = params[2];
+  spec.p3 = params[3];
+  threads = check_threads(threads);
+  if (T.size < kReleaseGilMin) {
+    fill_random_box(T.t, spec, global_shape.data(), start.data(), threads);
+    return;
+  }
+  py::gil_scoped_release release;
+  fill_random_box(T.t, spec, global_shape.data(), start.data(), threads);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -136,6 +183,11 @@ PYBIND11_MODULE(_core, m) {
          int threads) { run_random(arr, Dist::TruncNormal, seed, stream, offset, mean, std, a, b, threads); },
       py::arg("arr"), py::arg("seed"), py::arg("stream"), py::arg("offset"), py::arg("mean"), py::arg("std"),
       py::arg("a"), py::arg("b"), py::arg("threads"));
+  m.def("fill_random_box", &run_random_box, py::arg("arr"), py::arg("dist"), py::arg("seed"), py::arg("stream"),
+        py::arg("offset"), py::arg("params"), py::arg("global_shape"), py::arg("start"), py::arg("threads"),
+        "Fills arr as the box at start of a global C-order tensor of global_shape: element idx gets element "
+        "offset + ravel(start + idx, global_shape) of the stream. params: uniform (lo, hi, 0, 0), normal "
+        "(mean, std, 0, 0), trunc_normal (mean, std, a, b), bits (0, 0, 0, 0).");
   m.def(
       "fill_constant",
       [](py::array arr, py::bytes value, int threads) {

@@ -57,7 +57,9 @@ int effective_threads(int threads, uint64_t n) {
   return int(std::min<uint64_t>(uint64_t(threads), tasks));
 }
 
-ChunkKernel kernel_for(const KernelTable& K, Dist dist, DType dtype) {
+// The kernel of a distribution and dtype in a table of chunk kernels or of point kernels.
+template <class Table>
+auto kernel_for(const Table& K, Dist dist, DType dtype) -> decltype(K.bits) {
   if (dist == Dist::Bits) return K.bits;
   const int d = int(dtype);
   switch (dist) {
@@ -271,6 +273,286 @@ void fill_random(const FillTarget& t, const RandomSpec& spec, int threads) {
         scatter(p + int64_t(k) * stride, stride, buf, isz, m);
       }
     });
+  };
+  parallel_for(size_t(ntasks), nthreads, task);
+}
+
+namespace {
+const PointTable& point_table() {
+#if defined(WI_HAVE_AVX2)
+  if (&table() == &kernels_avx2()) return points_avx2();
+#endif
+  return points_portable();
+}
+
+const SpanTable& span_table() {
+#if defined(WI_HAVE_AVX2)
+  if (&table() == &kernels_avx2()) return spans_avx2();
+#endif
+  return spans_portable();
+}
+
+const BlockTable& block_table() {
+#if defined(WI_HAVE_AVX2)
+  if (&table() == &kernels_avx2()) return blocks_avx2();
+#endif
+  return blocks_portable();
+}
+
+// A span kernel computes Philox blocks 32 at a time: below this many blocks a run's piece is
+// cheaper through the point kernels (batched across runs), one block per element.
+constexpr uint64_t kSpanMinBlocks = 16;
+
+// The values of stream elements elems[0 .. n) to dst[0 .. n), through vals (n * 8 bytes).
+void put_points(PointKernel kern, const DistParams& P, const uint64_t* elems, char* const* dst, size_t n,
+                size_t isz, unsigned char* vals) {
+  kern(P, elems, n, vals);
+  switch (isz) {  // fixed-size copies: one move each, not a call
+    case 2: for (size_t i = 0; i < n; ++i) std::memcpy(dst[i], vals + 2 * i, 2); break;
+    case 4: for (size_t i = 0; i < n; ++i) std::memcpy(dst[i], vals + 4 * i, 4); break;
+    default: for (size_t i = 0; i < n; ++i) std::memcpy(dst[i], vals + 8 * i, 8);
+  }
+}
+
+// Elements queued for the point kernel with where each goes; flushed when full.
+class PointQueue {
+ public:
+  PointQueue(PointKernel kern, const DistParams& P, size_t isz) : kern_(kern), P_(P), isz_(isz) {}
+  void push(uint64_t element, char* dst) {
+    elems_[n_] = element;
+    dst_[n_++] = dst;
+    if (n_ == kCap) flush();
+  }
+  void flush() {
+    if (n_ == 0) return;
+    put_points(kern_, P_, elems_, dst_, n_, isz_, vals_);
+    n_ = 0;
+  }
+
+ private:
+  static constexpr size_t kCap = 256;
+  PointKernel kern_;
+  const DistParams& P_;
+  size_t isz_;
+  size_t n_ = 0;
+  uint64_t elems_[kCap];
+  char* dst_[kCap];
+  alignas(64) unsigned char vals_[kCap * 8];
+};
+// Where the box's runs are: the local view and the stream position of each run.
+struct BoxWalk {
+  const FillTarget* t;
+  const uint64_t* gstep;  // stream elements per step along each global axis
+  uint64_t origin;        // stream element of the box's element 0
+  uint64_t inner, rows;   // extents of the last and second-last axes
+  int64_t row_stride;
+  uint64_t row_step;
+};
+
+// Element e of the box: its run's first memory address and stream element (col: e's place in it).
+inline void locate(const BoxWalk& w, uint64_t e, char*& p, uint64_t& o, uint64_t& col, uint64_t& row) {
+  const FillTarget& t = *w.t;
+  uint64_t r = e / w.inner;
+  col = e % w.inner;
+  row = r % w.rows;
+  r /= w.rows;
+  p = t.data + int64_t(row) * w.row_stride;
+  o = w.origin + row * w.row_step;
+  for (int d = t.ndim - 3; d >= 0; --d) {
+    const uint64_t ext = uint64_t(t.shape[d]), k = r % ext;
+    r /= ext;
+    p += int64_t(k) * t.strides[d];
+    o += k * w.gstep[d];
+  }
+}
+
+// The pieces of runs that box elements [begin, end) make: visit(memory, stream element, length).
+template <class Visit>
+void walk_runs(const BoxWalk& w, uint64_t begin, uint64_t end, Visit visit) {
+  const int64_t inner_stride = w.t->strides[w.t->ndim - 1];
+  for (uint64_t e = begin; e < end;) {
+    char* p;
+    uint64_t o, col, row;
+    locate(w, e, p, o, col, row);
+    for (uint64_t left = w.rows - row; left > 0 && e < end; --left, p += w.row_stride, o += w.row_step) {
+      const uint64_t len = std::min<uint64_t>(w.inner - col, end - e);
+      visit(p + int64_t(col) * inner_stride, o + col, len);
+      e += len;
+      col = 0;
+    }
+  }
+}
+
+// Box elements [begin, end) of narrow runs (under a span's worth) of several elements: the Philox
+// blocks of many runs at once through the block kernel, each block once, then each run's values
+// copied out of its blocks.
+void box_blocks(BlockKernel kern, const DistParams& P, const BoxWalk& w, uint64_t begin, uint64_t end,
+                uint64_t per_block) {
+  constexpr size_t kCap = 256;  // blocks per batch
+  struct Piece {
+    char* dst;
+    size_t at, len;  // its values: vals[at .. at + len)
+  };
+  uint64_t blocks[kCap];
+  Piece pieces[kCap];
+  alignas(64) unsigned char vals[kCap * 16];  // 4 float32 or 2 float64 values per block at most
+  const size_t isz = w.t->itemsize;
+  const int64_t stride = w.t->strides[w.t->ndim - 1];
+  size_t nb = 0, np = 0;
+  auto flush = [&] {
+    kern(P, blocks, nb, vals);
+    for (size_t i = 0; i < np; ++i) scatter(pieces[i].dst, stride, vals + pieces[i].at * isz, isz, pieces[i].len);
+    nb = np = 0;
+  };
+  walk_runs(w, begin, end, [&](char* p, uint64_t o, uint64_t len) {
+    const uint64_t b0 = o / per_block, b1 = (o + len - 1) / per_block;
+    if (nb + (b1 - b0 + 1) > kCap) flush();
+    pieces[np++] = {p, size_t(nb * per_block + o % per_block), size_t(len)};
+    for (uint64_t b = b0; b <= b1; ++b) blocks[nb++] = b;
+  });
+  if (nb) flush();
+}
+
+// Box elements [begin, end) of short runs, all through the point kernel, in batches. Everything
+// the loop reads is a local (no pointer into it escapes), so it stays in registers.
+void box_points(PointKernel point, const DistParams& P, const BoxWalk& w, uint64_t begin, uint64_t end) {
+  constexpr size_t kBatch = 256;
+  uint64_t elems[kBatch];
+  char* dst[kBatch];
+  alignas(64) unsigned char vals[kBatch * 8];
+  const size_t isz = w.t->itemsize;
+  const int64_t inner_stride = w.t->strides[w.t->ndim - 1];
+  const uint64_t inner = w.inner, rows = w.rows, row_step = w.row_step;
+  const int64_t row_stride = w.row_stride;
+  size_t m = 0;
+  auto flush = [&] {
+    put_points(point, P, elems, dst, m, isz, vals);
+    m = 0;
+  };
+  for (uint64_t e = begin; e < end;) {
+    char* p;
+    uint64_t o, col, row;
+    locate(w, e, p, o, col, row);
+    if (inner == 1) {  // a column: one element per run
+      const uint64_t stop = std::min<uint64_t>(rows - row, end - e);
+      for (uint64_t k = 0; k < stop; ++k, p += row_stride, o += row_step) {
+        elems[m] = o;
+        dst[m] = p;
+        if (++m == kBatch) flush();
+      }
+      e += stop;
+      continue;
+    }
+    for (uint64_t left = rows - row; left > 0 && e < end; --left, p += row_stride, o += row_step) {
+      const uint64_t len = std::min<uint64_t>(inner - col, end - e);
+      char* q = p + int64_t(col) * inner_stride;
+      for (uint64_t k = 0; k < len; ++k, q += inner_stride) {
+        elems[m] = o + col + k;
+        dst[m] = q;
+        if (++m == kBatch) flush();
+      }
+      e += len;
+      col = 0;
+    }
+  }
+  if (m) flush();
+}
+}  // namespace
+
+void fill_random_box(const FillTarget& t, const RandomSpec& spec, const uint64_t* gshape, const uint64_t* start,
+                     int threads) {
+  const int nd = t.ndim;
+  uint64_t n = 1;
+  for (int d = 0; d < nd; ++d) n *= uint64_t(t.shape[d]);
+  if (n == 0) return;
+  // 0 dims, or a truncated normal that is a constant: the plain fill already does it right
+  if (nd == 0 || (spec.dist == Dist::TruncNormal && (spec.p1 == 0.0 || spec.p2 == spec.p3))) {
+    RandomSpec s = spec;
+    for (int d = 0; d < nd; ++d) s.offset += start[d];  // nd == 0: nothing to add
+    fill_random(t, s, threads);
+    return;
+  }
+  // gstep[d]: stream elements per step along axis d of the global tensor
+  std::vector<uint64_t> gstep(size_t(nd), 1);
+  for (int d = nd - 2; d >= 0; --d) gstep[size_t(d)] = gstep[size_t(d) + 1] * gshape[d + 1];
+  uint64_t origin = spec.offset;  // stream element of the box's element 0
+  for (int d = 0; d < nd; ++d) origin += start[d] * gstep[size_t(d)];
+
+  const KernelTable& K = table();
+  const ChunkKernel kern = kernel_for(K, spec.dist, t.dtype);
+  const PointKernel point = kernel_for(point_table(), spec.dist, t.dtype);
+  const SpanKernel span = kernel_for(span_table(), spec.dist, t.dtype);
+  const BlockKernel blocks = kernel_for(block_table(), spec.dist, t.dtype);
+  const uint64_t per_block = t.dtype == DType::F64 ? 2 : 4;
+  const uint64_t span_min = kSpanMinBlocks * (t.dtype == DType::F64 ? 2 : 4);  // elements
+  const size_t isz = t.itemsize;
+  DistParams P = make_params(spec);
+  P.nontemporal = n * isz >= kNontemporalBytes;
+  const uint64_t inner = uint64_t(t.shape[nd - 1]);
+  const int64_t inner_stride = t.strides[nd - 1];
+  // Runs too short for a span kernel go wholly through the point kernels, which cost several times
+  // a chunk's elements each (a Philox block apiece): smaller tasks, so that threads share them.
+  const bool short_runs = inner < span_min;
+  const uint64_t task_elems = short_runs ? kTask / 8 : kTask;
+  const uint64_t ntasks = (n + task_elems - 1) / task_elems;
+  const int nthreads = n < kParallelMin / 8 ? 1 : int(std::min<uint64_t>(uint64_t(threads > 0 ? threads : default_threads()), ntasks));
+
+  // One run piece: stream elements [o, o + len) to p, p + stride, ...
+  // A run's end (fewer than a chunk): a span if it has the blocks for one, else points.
+  auto end_piece = [&](PointQueue& q, char* p, uint64_t o, uint64_t len, unsigned char* buf) {
+    if (len < span_min) {
+      for (uint64_t k = 0; k < len; ++k) q.push(o + k, p + int64_t(k) * inner_stride);
+    } else if (inner_stride == int64_t(isz) && aligned(p, isz)) {
+      span(P, o, size_t(len), p);
+    } else {
+      span(P, o, size_t(len), buf);
+      scatter(p, inner_stride, buf, isz, len);
+    }
+  };
+  auto run = [&](PointQueue& q, char* p, uint64_t o, uint64_t len) {
+    alignas(64) unsigned char ends[2 * kChunk * 8];
+    uint64_t head = std::min<uint64_t>(len, (kChunk - o % kChunk) % kChunk);
+    if (len - head < kChunk) head = len;  // no whole chunk: one piece
+    end_piece(q, p, o, head, ends);
+    uint64_t k = head;
+    const uint64_t body_end = head + (len - head) / kChunk * kChunk;
+    if (k < body_end && inner_stride == int64_t(isz) && aligned(p, isz)) {
+      kern(P, (o + k) / kChunk, size_t((body_end - k) / kChunk), p + k * isz);
+      k = body_end;
+    }
+    alignas(64) unsigned char buf[16 * kChunk * 8];
+    for (; k < body_end;) {
+      const uint64_t m = std::min<uint64_t>(16 * kChunk, body_end - k);
+      kern(P, (o + k) / kChunk, size_t(m / kChunk), buf);
+      scatter(p + int64_t(k) * inner_stride, inner_stride, buf, isz, m);
+      k += m;
+    }
+    if (k < len) end_piece(q, p + int64_t(k) * inner_stride, o + k, len - k, ends);
+  };
+
+  // Runs along the second-last axis are evenly spaced in memory and in the stream: walked with
+  // local steps; the position is recomputed (divisions) only when a walk reaches that axis's end.
+  BoxWalk w;
+  w.t = &t;
+  w.gstep = gstep.data();
+  w.origin = origin;
+  w.inner = inner;
+  w.rows = nd >= 2 ? uint64_t(t.shape[nd - 2]) : 1;
+  w.row_stride = nd >= 2 ? t.strides[nd - 2] : 0;
+  w.row_step = nd >= 2 ? gstep[size_t(nd) - 2] : 0;
+  auto task = [&](size_t i) {
+    const uint64_t begin = uint64_t(i) * task_elems, end = std::min(n, begin + task_elems);
+    if (short_runs && inner < per_block) {  // a block would mostly hold elements outside the box
+      box_points(point, P, w, begin, end);
+      return;
+    }
+    if (short_runs) {
+      box_blocks(blocks, P, w, begin, end, per_block);
+      return;
+    }
+    PointQueue q(point, P, isz);
+    walk_runs(w, begin, end, [&](char* p, uint64_t o, uint64_t len) { run(q, p, o, len); });
+    q.flush();
   };
   parallel_for(size_t(ntasks), nthreads, task);
 }

@@ -29,6 +29,15 @@ struct RandomSpec {
 };
 
 void fill_random(const FillTarget& target, const RandomSpec& spec, int threads);
+// A box of a global C-order tensor of ndim = target.ndim dims: target is the box (its shape the
+// box's extents), and its element idx gets the value of global element start + idx, which is
+// element spec.offset + ravel(start + idx, global_shape) of the stream. Each run of the box along
+// its last axis is a run of the stream; whole chunks of it go through the chunk kernels, its ends
+// (and runs shorter than a chunk) through the point kernels, so no element outside the box is
+// computed beyond the words its Philox block shares. The caller checks start + shape <= global_shape
+// and that the global tensor's last stream element fits in uint64.
+void fill_random_box(const FillTarget& target, const RandomSpec& spec, const uint64_t* global_shape,
+                     const uint64_t* start, int threads);
 // Writes the element `value` (itemsize bytes) everywhere.
 void fill_constant(const FillTarget& target, const void* value, int threads);
 

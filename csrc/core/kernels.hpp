@@ -33,3 +33,39 @@ const KernelTable& kernels_avx2();
 #endif
 
 }  // namespace weightinit
+
+namespace weightinit {
+
+// Point kernels: out[i] = element elems[i] of the stream (any indices, any order), each computed
+// from the one Philox block holding its words and nothing around it: the ends of a box's runs,
+// and runs too short to fill a chunk (a 1-column box is all ends).
+using PointKernel = void (*)(const DistParams& params, const uint64_t* elems, size_t n, void* out);
+// Span kernels: out[i] = element first + i for i < n, from the Philox blocks holding them (each once,
+// at any block alignment): a run's ends, where a whole chunk would compute elements outside the box.
+using SpanKernel = void (*)(const DistParams& params, uint64_t first, size_t n, void* out);
+// Block kernels: every value of each of the Philox blocks blocks[0 .. n), in order (4 per block for
+// float32, float16, bfloat16 and bits, 2 for float64): the narrow runs of many rows at once.
+using BlockKernel = void (*)(const DistParams& params, const uint64_t* blocks, size_t n, void* out);
+
+template <class Kernel>
+struct DistTable {
+  const char* name;
+  Kernel bits;
+  Kernel uniform[4];  // indexed by DType F32, F64, F16, BF16
+  Kernel normal[4];
+  Kernel trunc_normal[4];
+};
+using PointTable = DistTable<PointKernel>;
+using SpanTable = DistTable<SpanKernel>;
+using BlockTable = DistTable<BlockKernel>;
+
+const PointTable& points_portable();
+const SpanTable& spans_portable();
+const BlockTable& blocks_portable();
+#if defined(WI_HAVE_AVX2) || defined(__AVX2__)
+const PointTable& points_avx2();
+const SpanTable& spans_avx2();
+const BlockTable& blocks_avx2();
+#endif
+
+}  // namespace weightinit

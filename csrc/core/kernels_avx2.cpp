@@ -3,6 +3,7 @@
 // a transpose back to stream order. Compiled with -mavx2 -mfma -mf16c; selected at run time.
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <type_traits>
@@ -604,8 +605,393 @@ const KernelTable kTable = {
     pattern,
 };
 
+// ---- point kernels: 32 elements at any indices per Philox pass, one block per element ----
+constexpr size_t kPointBatch = 8 * kGroups;
+
+// b where bit `bit` of sel is set, else a (per 32-bit lane).
+inline __m256i blend_bit(__m256i a, __m256i b, __m256i sel, int bit) {
+  const __m256 m = _mm256_castsi256_ps(_mm256_slli_epi32(sel, 31 - bit));
+  return _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(a), _mm256_castsi256_ps(b), m));
+}
+// Word sel & 3 of each lane's block.
+inline __m256i pick_word(const Words8& w, __m256i sel) {
+  return blend_bit(blend_bit(w.x[0], w.x[1], sel, 0), blend_bit(w.x[2], w.x[3], sel, 0), sel, 1);
+}
+
+// Philox of 32 blocks with counters (lo[i], hi[i]) of this stream: Words8 groups as philox_groups.
+inline void philox_lanes(const DistParams& P, const RoundKeys& K, const uint32_t* lo, const uint32_t* hi, Words8* w) {
+  const __m256i s0 = _mm256_set1_epi32(int32_t(P.s0)), s1 = _mm256_set1_epi32(int32_t(P.s1));
+  const __m256i m0 = _mm256_set1_epi32(int32_t(kPhiloxM0)), m1 = _mm256_set1_epi32(int32_t(kPhiloxM1));
+  for (int g = 0; g < kGroups; ++g) {
+    w[g].x[0] = _mm256_load_si256(reinterpret_cast<const __m256i*>(lo + 8 * g));
+    w[g].x[1] = _mm256_load_si256(reinterpret_cast<const __m256i*>(hi + 8 * g));
+    w[g].x[2] = s0;
+    w[g].x[3] = s1;
+  }
+#pragma GCC unroll 10
+  for (int r = 0; r < kPhiloxRounds; ++r) round_all(w, K.k0[r], K.k1[r], m0, m1);
+}
+
+// Elements e[0 .. n) in batches of 32: Philox of their blocks e >> Shift (each lane its own
+// counter, so a batch may cross 2**32 blocks), then body(words, sel, out) writes 32 values of T
+// with sel lane = the element's low bits (which words of the block it takes). The last batch
+// repeats its last element to fill the lanes; only n values reach out.
+template <int Shift, class T, class Body>
+inline void for_points(const DistParams& P, const uint64_t* e, size_t n, T* out, Body body) {
+  const RoundKeys K(P);
+  for (size_t i0 = 0; i0 < n; i0 += kPointBatch) {
+    const size_t m = std::min(kPointBatch, n - i0);
+    alignas(32) uint32_t lo[kPointBatch], hi[kPointBatch], sel[kPointBatch];
+    for (size_t i = 0; i < kPointBatch; ++i) {
+      const uint64_t x = e[i0 + (i < m ? i : m - 1)];
+      lo[i] = uint32_t(x >> Shift);
+      hi[i] = uint32_t(x >> Shift >> 32);
+      sel[i] = uint32_t(x);
+    }
+    Words8 w[kGroups];
+    __m256i sv[kGroups];
+    for (int g = 0; g < kGroups; ++g) sv[g] = _mm256_load_si256(reinterpret_cast<const __m256i*>(sel + 8 * g));
+    philox_lanes(P, K, lo, hi, w);
+    if (m == kPointBatch) {
+      body(static_cast<const Words8*>(w), static_cast<const __m256i*>(sv), out + i0);
+    } else {
+      alignas(32) T tmp[kPointBatch];
+      body(static_cast<const Words8*>(w), static_cast<const __m256i*>(sv), tmp);
+      std::memcpy(out + i0, tmp, m * sizeof(T));
+    }
+  }
+}
+
+void bits_at(const DistParams& P, const uint64_t* e, size_t n, void* out) {
+  for_points<2>(P, e, n, static_cast<uint32_t*>(out), [](const Words8* w, const __m256i* sel, uint32_t* o) {
+    for (int g = 0; g < kGroups; ++g) _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + 8 * g), pick_word(w[g], sel[g]));
+  });
+}
+
+// The float32 values of 32 elements to float32, float16 or bfloat16 memory.
+struct PutF32 {
+  static void put(float* o, const float* v) { std::memcpy(o, v, kPointBatch * 4); }
+  using T = float;
+};
+template <uint16_t (*Round)(float)>
+struct PutHalf {
+  static void put(uint16_t* o, const float* v) {
+    for (size_t i = 0; i < kPointBatch; ++i) o[i] = Round(v[i]);
+  }
+  using T = uint16_t;
+};
+
+template <class Put>
+void uniform_f32_at(const DistParams& P, const uint64_t* e, size_t n, void* out) {
+  using T = typename Put::T;
+  for_points<2>(P, e, n, static_cast<T*>(out), [&](const Words8* w, const __m256i* sel, T* o) {
+    alignas(32) float v[kPointBatch];
+    for (int g = 0; g < kGroups; ++g)
+      _mm256_store_ps(v + 8 * g, affine(u01_f32<vf32>(vu32(pick_word(w[g], sel[g]))), vf32(P.lo32), vf32(P.scale32)).v);
+    Put::put(o, v);
+  });
+}
+
+template <class Put>
+void normal_f32_at(const DistParams& P, const uint64_t* e, size_t n, void* out) {
+  using T = typename Put::T;
+  for_points<2>(P, e, n, static_cast<T*>(out), [&](const Words8* w, const __m256i* sel, T* o) {
+    U4 r, a;  // the element's pair: words 0, 1 or 2, 3 (bit 1 of the element)
+    for (int g = 0; g < kGroups; ++g) {
+      r.v[g] = blend_bit(w[g].x[0], w[g].x[2], sel[g], 1);
+      a.v[g] = blend_bit(w[g].x[1], w[g].x[3], sel[g], 1);
+    }
+    F4 z0, z1;
+    box_muller_f32<F4>(r, a, z0, z1);
+    alignas(32) float v[kPointBatch];
+    for (int g = 0; g < kGroups; ++g) {
+      const __m256 odd = _mm256_castsi256_ps(_mm256_slli_epi32(sel[g], 31));
+      const vf32 z(_mm256_blendv_ps(z0.v[g].v, z1.v[g].v, odd));
+      _mm256_store_ps(v + 8 * g, affine(z, vf32(P.lo32), vf32(P.scale32)).v);
+    }
+    Put::put(o, v);
+  });
+}
+
+// The truncated normal of 8 words: trunc_f32_word's steps on vector lanes (each lane's value is the
+// same whatever its neighbours; the tail only when some lane needs it, deep lanes in float64).
+inline vf32 trunc_f32_lanes(vu32 w, const DistParams& P) {
+  const vu32 mid = mid_int(w);
+  vf32 p, q, qc;
+  mf32 lower;
+  trunc_pq_f32(mid_u01_f32<vf32>(mid), mid_u01_f32<vf32>(mid ^ vu32(0x1fffffeu)), P, p, q);
+  const vf32 s = mathfun::quantile_arg(p, q, 1.17549435e-38, lower, qc);
+  const mf32 tail = mathfun::quantile_tail_mask(qc);
+  const vf32 central = mathfun::ndtri_central_f32(qc);
+  const vf32 x = any(tail) ? select(tail, mathfun::ndtri_tail_f32(s), central) : central;
+  vf32 z = select(lower, x, -x);
+  const int deep = movemask(tail & (s < vf32(kDeepTail)));
+  if (deep) {
+    alignas(32) float zs[8];
+    alignas(32) uint32_t ms[8];
+    _mm256_store_ps(zs, z.v);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(ms), mid.v);
+    const int lo = movemask(lower);
+    for (int l = 0; l < 8; ++l)
+      if (deep >> l & 1) zs[l] = deep_quantile_f32(ms[l], lo >> l & 1, P);
+    z = _mm256_load_ps(zs);
+  }
+  return trunc_finish_f32(z, P);
+}
+
+template <class Put>
+void trunc_f32_at(const DistParams& P, const uint64_t* e, size_t n, void* out) {
+  using T = typename Put::T;
+  for_points<2>(P, e, n, static_cast<T*>(out), [&](const Words8* w, const __m256i* sel, T* o) {
+    alignas(32) float v[kPointBatch];
+    for (int g = 0; g < kGroups; ++g) _mm256_store_ps(v + 8 * g, trunc_f32_lanes(vu32(pick_word(w[g], sel[g])), P).v);
+    Put::put(o, v);
+  });
+}
+
+// float64: the element's two words (0, 1 or 2, 3 by its bit 0) as 4-lane halves of 53-bit integers.
+inline void pair_int53(const Words8& w, __m256i sel, vf64& lo_half, vf64& hi_half) {
+  const __m256i a = blend_bit(w.x[0], w.x[2], sel, 0), b = blend_bit(w.x[1], w.x[3], sel, 0);
+  lo_half = int53_f64x4(half(a, 0), half(b, 0));
+  hi_half = int53_f64x4(half(a, 1), half(b, 1));
+}
+
+void uniform_f64_at(const DistParams& P, const uint64_t* e, size_t n, void* out) {
+  for_points<1>(P, e, n, static_cast<double*>(out), [&](const Words8* w, const __m256i* sel, double* o) {
+    for (int g = 0; g < kGroups; ++g) {
+      vf64 x[2];
+      pair_int53(w[g], sel[g], x[0], x[1]);
+      for (int h = 0; h < 2; ++h)
+        _mm256_storeu_pd(o + 8 * g + 4 * h, affine(x[h] * vf64(0x1p-53), vf64(P.lo64), vf64(P.scale64)).v);
+    }
+  });
+}
+
+void normal_f64_at(const DistParams& P, const uint64_t* e, size_t n, void* out) {
+  for_points<1>(P, e, n, static_cast<double*>(out), [&](const Words8* w, const __m256i* sel, double* o) {
+    for (int g = 0; g < kGroups; ++g) {
+      D2 x01, x23, z0, z1;
+      for (int h = 0; h < 2; ++h) {
+        x01.v[h] = int53_f64x4(half(w[g].x[0], h), half(w[g].x[1], h));
+        x23.v[h] = int53_f64x4(half(w[g].x[2], h), half(w[g].x[3], h));
+      }
+      box_muller_f64((x01 + D2(1.0)) * D2(0x1p-53), x23 * D2(0x1p-53), z0, z1);  // as normal_f64_impl
+      for (int h = 0; h < 2; ++h) {
+        const __m256d odd = _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_cvtepu32_epi64(half(sel[g], h)), 63));
+        const vf64 z(_mm256_blendv_pd(z0.v[h].v, z1.v[h].v, odd));
+        _mm256_storeu_pd(o + 8 * g + 4 * h, affine(z, vf64(P.lo64), vf64(P.scale64)).v);
+      }
+    }
+  });
+}
+
+void trunc_f64_at(const DistParams& P, const uint64_t* e, size_t n, void* out) {
+  for_points<1>(P, e, n, static_cast<double*>(out), [&](const Words8* w, const __m256i* sel, double* o) {
+    const __m128i ones = _mm_set1_epi32(-1);
+    for (int g = 0; g < kGroups; ++g) {
+      const __m256i a = blend_bit(w[g].x[0], w[g].x[2], sel[g], 0), b = blend_bit(w[g].x[1], w[g].x[3], sel[g], 0);
+      for (int h = 0; h < 2; ++h) {
+        const vf64 um = u01_f64x4(half(a, h), half(b, h)) + vf64(0x1p-54);
+        const vf64 umc = u01_f64x4(_mm_xor_si128(half(a, h), ones), _mm_xor_si128(half(b, h), ones)) + vf64(0x1p-54);
+        _mm256_storeu_pd(o + 8 * g + 4 * h, trunc_f64(um, umc, P).v);
+      }
+    }
+  });
+}
+
+using PutF16 = PutHalf<f32_to_f16>;
+using PutBF16 = PutHalf<f32_to_bf16>;
+const PointTable kPoints = {
+    "avx2",
+    bits_at,
+    {uniform_f32_at<PutF32>, uniform_f64_at, uniform_f32_at<PutF16>, uniform_f32_at<PutBF16>},
+    {normal_f32_at<PutF32>, normal_f64_at, normal_f32_at<PutF16>, normal_f32_at<PutBF16>},
+    {trunc_f32_at<PutF32>, trunc_f64_at, trunc_f32_at<PutF16>, trunc_f32_at<PutBF16>},
+};
+
+// ---- span and block kernels: whole Philox blocks, 32 per pass, every value of each ----
+// Where a pass's blocks come from: a span of elements [first, first + n) (consecutive blocks at any
+// alignment, the values in range kept) or a list of n blocks (all their values kept, in order).
+struct SpanSrc {
+  uint64_t first;
+  size_t n;
+};
+struct BlockSrc {
+  const uint64_t* blocks;
+  size_t n;
+};
+
+// Philox of the blocks (each lane its own counter, so a pass may cross 2**32 blocks); body(words,
+// tmp) writes a pass's 32 * PerBlock values in stream order; they go to out.
+template <int PerBlock, class T, class Body>
+inline void for_words(const DistParams& P, SpanSrc src, T* out, Body body) {
+  const RoundKeys K(P);
+  uint64_t b = src.first / PerBlock;
+  size_t skip = size_t(src.first % PerBlock);  // elements of the first block before `first`
+  for (size_t done = 0; done < src.n; b += kPointBatch, skip = 0) {
+    alignas(32) uint32_t lo[kPointBatch], hi[kPointBatch];
+    for (size_t i = 0; i < kPointBatch; ++i) {
+      lo[i] = uint32_t(b + i);
+      hi[i] = uint32_t((b + i) >> 32);
+    }
+    Words8 w[kGroups];
+    philox_lanes(P, K, lo, hi, w);
+    alignas(32) T tmp[kPointBatch * PerBlock];
+    body(static_cast<const Words8*>(w), tmp);
+    const size_t take = std::min(src.n - done, kPointBatch * PerBlock - skip);
+    std::memcpy(out + done, tmp + skip, take * sizeof(T));
+    done += take;
+  }
+}
+template <int PerBlock, class T, class Body>
+inline void for_words(const DistParams& P, BlockSrc src, T* out, Body body) {
+  const RoundKeys K(P);
+  for (size_t i0 = 0; i0 < src.n; i0 += kPointBatch) {
+    const size_t m = std::min(kPointBatch, src.n - i0);
+    alignas(32) uint32_t lo[kPointBatch], hi[kPointBatch];
+    for (size_t i = 0; i < kPointBatch; ++i) {  // the last pass repeats its last block
+      const uint64_t x = src.blocks[i0 + (i < m ? i : m - 1)];
+      lo[i] = uint32_t(x);
+      hi[i] = uint32_t(x >> 32);
+    }
+    Words8 w[kGroups];
+    philox_lanes(P, K, lo, hi, w);
+    if (m == kPointBatch) {
+      body(static_cast<const Words8*>(w), out + i0 * PerBlock);
+    } else {
+      alignas(32) T tmp[kPointBatch * PerBlock];
+      body(static_cast<const Words8*>(w), tmp);
+      std::memcpy(out + i0 * PerBlock, tmp, m * PerBlock * sizeof(T));
+    }
+  }
+}
+
+struct BitsK {
+  template <class Src>
+  static void run(const DistParams& P, Src src, void* out) {
+    for_words<4>(P, src, static_cast<uint32_t*>(out), [](const Words8* w, uint32_t* tmp) {
+      const OutF32 o{reinterpret_cast<float*>(tmp)};
+      for (int k = 0; k < kGroups; ++k)
+        store_transposed<false>(o, 32 * k, _mm256_castsi256_ps(w[k].x[0]), _mm256_castsi256_ps(w[k].x[1]),
+                                _mm256_castsi256_ps(w[k].x[2]), _mm256_castsi256_ps(w[k].x[3]));
+    });
+  }
+};
+
+// float32 values that take one word each (uniform, truncated normal): Word()(word, P) per lane.
+struct UniformWord {
+  vf32 operator()(vu32 x, const DistParams& P) const { return affine(u01_f32<vf32>(x), vf32(P.lo32), vf32(P.scale32)); }
+};
+struct TruncWord {
+  vf32 operator()(vu32 x, const DistParams& P) const { return trunc_f32_lanes(x, P); }
+};
+template <class Out, class T, class Word>
+struct WordF32K {
+  template <class Src>
+  static void run(const DistParams& P, Src src, void* out) {
+    for_words<4>(P, src, static_cast<T*>(out), [&](const Words8* w, T* tmp) {
+      const Out o{tmp};
+      for (int k = 0; k < kGroups; ++k) {
+        vf32 v[4];
+        for (int i = 0; i < 4; ++i) v[i] = Word()(vu32(w[k].x[i]), P);
+        store_transposed<false>(o, 32 * k, v[0].v, v[1].v, v[2].v, v[3].v);
+      }
+    });
+  }
+};
+
+template <class Out, class T>
+struct NormalF32K {
+  template <class Src>
+  static void run(const DistParams& P, Src src, void* out) {
+    for_words<4>(P, src, static_cast<T*>(out), [&](const Words8* w, T* tmp) {
+      const Out o{tmp};
+      for (int k = 0; k < kGroups; ++k) {
+        U2 r, a;  // radius words 0 and 2, angle words 1 and 3, as normal_f32_impl
+        r.v[0] = w[k].x[0];
+        r.v[1] = w[k].x[2];
+        a.v[0] = w[k].x[1];
+        a.v[1] = w[k].x[3];
+        F2 z0, z1;
+        box_muller_f32<F2>(r, a, z0, z1);
+        z0 = affine(z0, F2(P.lo32), F2(P.scale32));
+        z1 = affine(z1, F2(P.lo32), F2(P.scale32));
+        store_transposed<false>(o, 32 * k, z0.v[0].v, z1.v[0].v, z0.v[1].v, z1.v[1].v);
+      }
+    });
+  }
+};
+
+// float64: block j gives elements 2j (words 0, 1) and 2j + 1 (words 2, 3); Pair()(P, x0, x1, x2, x3,
+// a, b) gives both elements' values from the words of a 4-lane half.
+struct UniformPair {
+  void operator()(const DistParams& P, __m128i x0, __m128i x1, __m128i x2, __m128i x3, vf64& a, vf64& b) const {
+    a = affine(int53_f64x4(x0, x1) * vf64(0x1p-53), vf64(P.lo64), vf64(P.scale64));
+    b = affine(int53_f64x4(x2, x3) * vf64(0x1p-53), vf64(P.lo64), vf64(P.scale64));
+  }
+};
+struct NormalPair {
+  void operator()(const DistParams& P, __m128i x0, __m128i x1, __m128i x2, __m128i x3, vf64& a, vf64& b) const {
+    box_muller_f64((int53_f64x4(x0, x1) + vf64(1.0)) * vf64(0x1p-53), int53_f64x4(x2, x3) * vf64(0x1p-53), a, b);
+    a = affine(a, vf64(P.lo64), vf64(P.scale64));
+    b = affine(b, vf64(P.lo64), vf64(P.scale64));
+  }
+};
+struct TruncPair {
+  void operator()(const DistParams& P, __m128i x0, __m128i x1, __m128i x2, __m128i x3, vf64& a, vf64& b) const {
+    const __m128i ones = _mm_set1_epi32(-1);
+    a = trunc_f64(u01_f64x4(x0, x1) + vf64(0x1p-54),
+                  u01_f64x4(_mm_xor_si128(x0, ones), _mm_xor_si128(x1, ones)) + vf64(0x1p-54), P);
+    b = trunc_f64(u01_f64x4(x2, x3) + vf64(0x1p-54),
+                  u01_f64x4(_mm_xor_si128(x2, ones), _mm_xor_si128(x3, ones)) + vf64(0x1p-54), P);
+  }
+};
+template <class Pair>
+struct F64K {
+  template <class Src>
+  static void run(const DistParams& P, Src src, void* out) {
+    for_words<2>(P, src, static_cast<double*>(out), [&](const Words8* w, double* tmp) {
+      for (int k = 0; k < kGroups; ++k)
+        for (int h = 0; h < 2; ++h) {
+          vf64 a, b;
+          Pair()(P, half(w[k].x[0], h), half(w[k].x[1], h), half(w[k].x[2], h), half(w[k].x[3], h), a, b);
+          store_interleaved<false>(tmp + 16 * k + 8 * h, a.v, b.v);
+        }
+    });
+  }
+};
+
+template <class K>
+struct SpanOf {
+  static void fn(const DistParams& P, uint64_t first, size_t n, void* out) { K::run(P, SpanSrc{first, n}, out); }
+};
+template <class K>
+struct BlocksOf {
+  static void fn(const DistParams& P, const uint64_t* blocks, size_t n, void* out) {
+    K::run(P, BlockSrc{blocks, n}, out);
+  }
+};
+
+// The table of every distribution and dtype, as span (SpanOf) or block (BlocksOf) kernels.
+template <template <class> class Of, class Kernel>
+constexpr DistTable<Kernel> words_table() {
+  return {"avx2",
+          &Of<BitsK>::fn,
+          {&Of<WordF32K<OutF32, float, UniformWord>>::fn, &Of<F64K<UniformPair>>::fn,
+           &Of<WordF32K<OutF16, uint16_t, UniformWord>>::fn, &Of<WordF32K<OutBF16, uint16_t, UniformWord>>::fn},
+          {&Of<NormalF32K<OutF32, float>>::fn, &Of<F64K<NormalPair>>::fn, &Of<NormalF32K<OutF16, uint16_t>>::fn,
+           &Of<NormalF32K<OutBF16, uint16_t>>::fn},
+          {&Of<WordF32K<OutF32, float, TruncWord>>::fn, &Of<F64K<TruncPair>>::fn,
+           &Of<WordF32K<OutF16, uint16_t, TruncWord>>::fn, &Of<WordF32K<OutBF16, uint16_t, TruncWord>>::fn}};
+}
+const SpanTable kSpans = words_table<SpanOf, SpanKernel>();
+const BlockTable kBlocks = words_table<BlocksOf, BlockKernel>();
+
 }  // namespace
 
 const KernelTable& kernels_avx2() { return kTable; }
+const PointTable& points_avx2() { return kPoints; }
+const SpanTable& spans_avx2() { return kSpans; }
+const BlockTable& blocks_avx2() { return kBlocks; }
 
 }  // namespace weightinit

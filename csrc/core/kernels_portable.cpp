@@ -1,5 +1,6 @@
 // Portable kernels: one Philox block at a time, scalar lanes. The reference the SIMD path must
 // match bit for bit (same templates, same operation order).
+#include <algorithm>
 #include <cstring>
 
 #include "kernels.hpp"
@@ -103,8 +104,126 @@ const KernelTable kTable = {
     pattern,
 };
 
+// ---- point kernels: element e alone, from block e / 4 (float32 words) or e / 2 (float64) ----
+float uniform_f32_at(const DistParams& P, uint64_t e) {
+  return affine(u01_f32<float>(block(P, e >> 2)[e & 3]), P.lo32, P.scale32);
+}
+float normal_f32_at(const DistParams& P, uint64_t e) {
+  const Block w = block(P, e >> 2);
+  const size_t j = size_t(e & 2);  // its pair: words 0, 1 or 2, 3
+  float z0, z1;
+  box_muller_f32<float>(w[j], w[j + 1], z0, z1);
+  return affine(e & 1 ? z1 : z0, P.lo32, P.scale32);
+}
+float trunc_f32_at(const DistParams& P, uint64_t e) { return trunc_f32_word(block(P, e >> 2)[e & 3], P); }
+double uniform_f64_at(const DistParams& P, uint64_t e) {
+  const Block w = block(P, e >> 1);
+  const size_t j = size_t(e & 1) * 2;
+  return affine(u01_f64(w[j], w[j + 1]), P.lo64, P.scale64);
+}
+double normal_f64_at(const DistParams& P, uint64_t e) {
+  const Block w = block(P, e >> 1);
+  double z0, z1;
+  box_muller_f64(u01_f64(w[0], w[1]) + 0x1p-53, u01_f64(w[2], w[3]), z0, z1);
+  return affine(e & 1 ? z1 : z0, P.lo64, P.scale64);
+}
+double trunc_f64_at(const DistParams& P, uint64_t e) {
+  const Block w = block(P, e >> 1);
+  const size_t j = size_t(e & 1) * 2;
+  return trunc_f64(u01_f64(w[j], w[j + 1]) + 0x1p-54, u01_f64(~w[j], ~w[j + 1]) + 0x1p-54, P);
+}
+
+void bits_at(const DistParams& P, const uint64_t* e, size_t n, void* out) {
+  uint32_t* o = static_cast<uint32_t*>(out);
+  for (size_t i = 0; i < n; ++i) o[i] = block(P, e[i] >> 2)[e[i] & 3];
+}
+template <class T, T (*Value)(const DistParams&, uint64_t)>
+void points(const DistParams& P, const uint64_t* e, size_t n, void* out) {
+  T* o = static_cast<T*>(out);
+  for (size_t i = 0; i < n; ++i) o[i] = Value(P, e[i]);
+}
+template <float (*Value)(const DistParams&, uint64_t), uint16_t (*Round)(float)>
+void half_points(const DistParams& P, const uint64_t* e, size_t n, void* out) {
+  uint16_t* o = static_cast<uint16_t*>(out);
+  for (size_t i = 0; i < n; ++i) o[i] = Round(Value(P, e[i]));
+}
+
+const PointTable kPoints = {
+    "portable",
+    bits_at,
+    {points<float, uniform_f32_at>, points<double, uniform_f64_at>, half_points<uniform_f32_at, f32_to_f16>,
+     half_points<uniform_f32_at, f32_to_bf16>},
+    {points<float, normal_f32_at>, points<double, normal_f64_at>, half_points<normal_f32_at, f32_to_f16>,
+     half_points<normal_f32_at, f32_to_bf16>},
+    {points<float, trunc_f32_at>, points<double, trunc_f64_at>, half_points<trunc_f32_at, f32_to_f16>,
+     half_points<trunc_f32_at, f32_to_bf16>},
+};
+
+// Spans, element by element: the reference the AVX2 span kernels must match.
+void bits_span(const DistParams& P, uint64_t first, size_t n, void* out) {
+  uint32_t* o = static_cast<uint32_t*>(out);
+  for (size_t i = 0; i < n; ++i) o[i] = block(P, (first + i) >> 2)[(first + i) & 3];
+}
+template <class T, T (*Value)(const DistParams&, uint64_t)>
+void span(const DistParams& P, uint64_t first, size_t n, void* out) {
+  T* o = static_cast<T*>(out);
+  for (size_t i = 0; i < n; ++i) o[i] = Value(P, first + i);
+}
+template <float (*Value)(const DistParams&, uint64_t), uint16_t (*Round)(float)>
+void half_span(const DistParams& P, uint64_t first, size_t n, void* out) {
+  uint16_t* o = static_cast<uint16_t*>(out);
+  for (size_t i = 0; i < n; ++i) o[i] = Round(Value(P, first + i));
+}
+
+const SpanTable kSpans = {
+    "portable",
+    bits_span,
+    {span<float, uniform_f32_at>, span<double, uniform_f64_at>, half_span<uniform_f32_at, f32_to_f16>,
+     half_span<uniform_f32_at, f32_to_bf16>},
+    {span<float, normal_f32_at>, span<double, normal_f64_at>, half_span<normal_f32_at, f32_to_f16>,
+     half_span<normal_f32_at, f32_to_bf16>},
+    {span<float, trunc_f32_at>, span<double, trunc_f64_at>, half_span<trunc_f32_at, f32_to_f16>,
+     half_span<trunc_f32_at, f32_to_bf16>},
+};
+
+// Blocks, element by element: block b holds elements b * PerBlock .. b * PerBlock + PerBlock - 1.
+template <PointKernel K, uint64_t PerBlock>
+void block_values(const DistParams& P, const uint64_t* blocks, size_t n, void* out) {
+  constexpr size_t kBatch = 64;
+  uint64_t e[kBatch * PerBlock];
+  constexpr size_t isz = PerBlock == 4 ? 4 : 8;  // float32 and bits, or float64
+  for (size_t i0 = 0; i0 < n; i0 += kBatch) {
+    const size_t m = std::min(kBatch, n - i0);
+    for (size_t i = 0; i < m; ++i)
+      for (uint64_t j = 0; j < PerBlock; ++j) e[i * PerBlock + j] = blocks[i0 + i] * PerBlock + j;
+    K(P, e, m * PerBlock, static_cast<char*>(out) + i0 * PerBlock * isz);
+  }
+}
+template <PointKernel K>
+void half_block_values(const DistParams& P, const uint64_t* blocks, size_t n, void* out) {
+  uint64_t e[4];
+  for (size_t i = 0; i < n; ++i) {
+    for (uint64_t j = 0; j < 4; ++j) e[j] = blocks[i] * 4 + j;
+    K(P, e, 4, static_cast<uint16_t*>(out) + 4 * i);
+  }
+}
+
+const BlockTable kBlocks = {
+    "portable",
+    block_values<bits_at, 4>,
+    {block_values<points<float, uniform_f32_at>, 4>, block_values<points<double, uniform_f64_at>, 2>,
+     half_block_values<half_points<uniform_f32_at, f32_to_f16>>, half_block_values<half_points<uniform_f32_at, f32_to_bf16>>},
+    {block_values<points<float, normal_f32_at>, 4>, block_values<points<double, normal_f64_at>, 2>,
+     half_block_values<half_points<normal_f32_at, f32_to_f16>>, half_block_values<half_points<normal_f32_at, f32_to_bf16>>},
+    {block_values<points<float, trunc_f32_at>, 4>, block_values<points<double, trunc_f64_at>, 2>,
+     half_block_values<half_points<trunc_f32_at, f32_to_f16>>, half_block_values<half_points<trunc_f32_at, f32_to_bf16>>},
+};
+
 }  // namespace
 
 const KernelTable& kernels_portable() { return kTable; }
+const PointTable& points_portable() { return kPoints; }
+const SpanTable& spans_portable() { return kSpans; }
+const BlockTable& blocks_portable() { return kBlocks; }
 
 }  // namespace weightinit

@@ -10,6 +10,17 @@ def fill_normal(arr: np.ndarray, seed: int, stream: int, offset: int, mean: floa
 def fill_trunc_normal(
     arr: np.ndarray, seed: int, stream: int, offset: int, mean: float, std: float, a: float, b: float, threads: int
 ) -> None: ...
+def fill_random_box(
+    arr: np.ndarray,
+    dist: str,
+    seed: int,
+    stream: int,
+    offset: int,
+    params: Sequence[float],
+    global_shape: Sequence[int],
+    start: Sequence[int],
+    threads: int,
+) -> None: ...
 def fill_constant(arr: np.ndarray, value: bytes, threads: int) -> None: ...
 def select_smallest(mask: np.ndarray, k: int, seed: int, stream: int, first_unit: int, threads: int) -> None: ...
 def zero_by_selection(x: np.ndarray, k: int, zero_selected: bool, seed: int, stream: int, threads: int) -> None: ...

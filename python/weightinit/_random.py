@@ -306,6 +306,12 @@ def as_target(x: Any, argname: str = "tensor", *, bits: bool = False) -> np.ndar
     return arr
 
 
+def _box():
+    from . import _box as box  # imported on first use: _box builds on this module
+
+    return box
+
+
 def _check_threads(threads: Optional[int]) -> int:
     if threads is None:
         return 0
@@ -425,8 +431,18 @@ def random_bits_(
     offset: int = 0,
     threads: Optional[int] = None,
     generator: Optional[Generator] = None,
+    global_shape: Optional[Sequence[int]] = None,
+    start: Optional[Sequence[int]] = None,
 ) -> T:
-    """Fills a uint32 array with the raw words of the stream: element i is word offset + i."""
+    """Fills a uint32 array with the raw words of the stream: element i is word offset + i.
+
+    With ``global_shape`` and ``start`` the array is the box at ``start`` of a larger tensor: element
+    idx gets word ``offset + ravel(start + idx, global_shape)`` (see the README's "Boxes of a
+    global tensor"); likewise for every in-place function.
+    """
+    if global_shape is not None or start is not None:  # a box of a larger tensor: _box.py
+        return _box().fill_random_box(tensor, "bits", (), seed, stream, offset, threads, generator,
+                                      global_shape, start)
     _core.fill_bits(*_prepare(tensor, seed, stream, offset, threads, generator, bits=True))
     return tensor
 
@@ -441,12 +457,18 @@ def uniform_(
     offset: int = 0,
     threads: Optional[int] = None,
     generator: Optional[Generator] = None,
+    global_shape: Optional[Sequence[int]] = None,
+    start: Optional[Sequence[int]] = None,
 ) -> T:
     """Fills ``tensor`` with U[a, b): ``a + (b - a) * u`` (torch.nn.init.uniform_).
 
     float32: u = (w >> 8) * 2**-24 from one word; float64: 53 bits from two words; float16 and
     bfloat16 get the float32 value rounded to nearest even.
     """
+    if global_shape is not None or start is not None:  # a box of a larger tensor: _box.py
+        a, b = _check_bounds(a, b)
+        return _box().fill_random_box(tensor, "uniform", (a, b), seed, stream, offset, threads, generator,
+                                      global_shape, start)
     if type(tensor) is np.ndarray and type(a) is float and type(b) is float:  # see _fast_limits
         lim = _fast_limits(tensor, seed, stream, offset, threads, generator)
         if lim is not None and -lim[0] <= a <= b <= lim[0] and b - a <= lim[1]:
@@ -470,8 +492,14 @@ def normal_(
     offset: int = 0,
     threads: Optional[int] = None,
     generator: Optional[Generator] = None,
+    global_shape: Optional[Sequence[int]] = None,
+    start: Optional[Sequence[int]] = None,
 ) -> T:
     """Fills ``tensor`` with N(mean, std**2) by Box-Muller (torch.nn.init.normal_)."""
+    if global_shape is not None or start is not None:  # a box of a larger tensor: _box.py
+        params = (_check_real(mean, "mean"), _check_std(std))
+        return _box().fill_random_box(tensor, "normal", params, seed, stream, offset, threads, generator,
+                                      global_shape, start)
     if type(tensor) is np.ndarray and type(mean) is float and type(std) is float:  # see _fast_limits
         lim = _fast_limits(tensor, seed, stream, offset, threads, generator)
         if lim is not None and -lim[0] <= mean <= lim[0] and 0.0 <= std <= lim[0]:
@@ -498,6 +526,8 @@ def trunc_normal_(
     offset: int = 0,
     threads: Optional[int] = None,
     generator: Optional[Generator] = None,
+    global_shape: Optional[Sequence[int]] = None,
+    start: Optional[Sequence[int]] = None,
 ) -> T:
     """Fills ``tensor`` with N(mean, std**2) truncated to [a, b] (a, b absolute, as in
     torch.nn.init.trunc_normal_), by inverse CDF: one uniform per element, no rejection.
@@ -506,6 +536,10 @@ def trunc_normal_(
     (b - mean) / std, computed from both tails so no value lies beyond the quantile of the
     extreme uniforms (about 5.4 std in float32) even when [a, b] is wide against std.
     """
+    if global_shape is not None or start is not None:  # a box of a larger tensor: _box.py
+        params = (_check_real(mean, "mean"), _check_std(std)) + _check_bounds(a, b)
+        return _box().fill_random_box(tensor, "trunc_normal", params, seed, stream, offset, threads,
+                                      generator, global_shape, start)
     if (type(tensor) is np.ndarray and type(mean) is float and type(std) is float and type(a) is float
             and type(b) is float):  # see _fast_limits
         lim = _fast_limits(tensor, seed, stream, offset, threads, generator)
@@ -529,8 +563,14 @@ def trunc_normal_(
 _PACK = {np.dtype(np.float32): struct.Struct("=f").pack, np.dtype(np.float64): struct.Struct("=d").pack}
 
 
-def constant_(tensor: T, val: float, *, threads: Optional[int] = None) -> T:
-    """Fills ``tensor`` with ``val`` (converted to its dtype as NumPy assignment would)."""
+def constant_(tensor: T, val: float, *, threads: Optional[int] = None,
+              global_shape: Optional[Sequence[int]] = None, start: Optional[Sequence[int]] = None) -> T:
+    """Fills ``tensor`` with ``val`` (converted to its dtype as NumPy assignment would).
+
+    ``global_shape`` and ``start`` (a box of a larger tensor) are checked; the values do not
+    depend on them."""
+    if global_shape is not None or start is not None:
+        _box().check_box(as_target(tensor).shape, global_shape, start)
     if type(tensor) is np.ndarray and threads is None and (type(val) is float or type(val) is int):
         pack = _PACK.get(tensor.dtype)  # the common call: as the general path, a few us sooner
         if pack is not None and tensor.flags.carray:  # see _fast_limits
@@ -550,14 +590,16 @@ def constant_(tensor: T, val: float, *, threads: Optional[int] = None) -> T:
     return tensor
 
 
-def zeros_(tensor: T, *, threads: Optional[int] = None) -> T:
+def zeros_(tensor: T, *, threads: Optional[int] = None, global_shape: Optional[Sequence[int]] = None,
+           start: Optional[Sequence[int]] = None) -> T:
     """Fills ``tensor`` with 0."""
-    return constant_(tensor, 0.0, threads=threads)
+    return constant_(tensor, 0.0, threads=threads, global_shape=global_shape, start=start)
 
 
-def ones_(tensor: T, *, threads: Optional[int] = None) -> T:
+def ones_(tensor: T, *, threads: Optional[int] = None, global_shape: Optional[Sequence[int]] = None,
+          start: Optional[Sequence[int]] = None) -> T:
     """Fills ``tensor`` with 1."""
-    return constant_(tensor, 1.0, threads=threads)
+    return constant_(tensor, 1.0, threads=threads, global_shape=global_shape, start=start)
 
 
 # ---------------------------------------------------------------- allocating twins

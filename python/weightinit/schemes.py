@@ -21,6 +21,9 @@ Conventions (see also ``weightinit.fans``):
   core fills. Schemes with one draw pass them to the core; schemes with several draws (orthogonal,
   sparse) resolve (seed, stream, generator) once and derive sub-streams, so they are reproducible
   from (seed, stream) and independent of ``threads``. NumPy's random module is never used.
+* Boxes: every in-place function takes ``global_shape=`` and ``start=`` and fills its array with
+  the box at ``start`` of the fill of ``global_shape`` (fans from ``global_shape``), bit for bit;
+  see ``weightinit._box`` for the cost of the schemes that are not elementwise.
 * Every argument is validated before the first write; on error the array is untouched.
 """
 
@@ -34,7 +37,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from . import _core, _random
+from . import _box, _core, _random
 from .fans import Fans, _as_shape, _norm_axes, compute_fans
 from .gains import calculate_gain
 
@@ -130,8 +133,14 @@ def _new(shape, dtype) -> np.ndarray:
     return np.empty(_as_shape(shape, "shape", allow_array=False), _random.parse_dtype(dtype))
 
 
-def _rk(seed, stream, offset, threads, generator) -> dict:
-    return dict(seed=seed, stream=stream, offset=offset, threads=threads, generator=generator)
+def _rk(seed, stream, offset, threads, generator, global_shape=None, start=None) -> dict:
+    return dict(seed=seed, stream=stream, offset=offset, threads=threads, generator=generator,
+                global_shape=global_shape, start=start)
+
+
+def _fan_shape(view: np.ndarray, rk: dict) -> tuple:
+    """Fans come from the global tensor when the target is a box of it (see _box)."""
+    return _box.global_view_shape(view, rk["global_shape"], rk["start"])
 
 
 def _noop_fill(x, rk: dict):
@@ -179,7 +188,7 @@ def _variance_scaling(x, scale, mode, distribution, in_axis, out_axis, batch_axi
     scale = _real(scale, "scale", lo=0, lo_open=True)
     mode = _choice(mode, "mode", MODES)
     distribution = _choice(distribution, "distribution", DISTRIBUTIONS)
-    f = _fans(view.shape, in_axis, out_axis, batch_axis, fans, argname)
+    f = _fans(_fan_shape(view, rk), in_axis, out_axis, batch_axis, fans, argname)
     if view.size == 0:
         return _noop_fill(x, rk)
     p = _vs_param(f, scale, mode, distribution, view.dtype)
@@ -192,7 +201,7 @@ def _variance_scaling(x, scale, mode, distribution, in_axis, out_axis, batch_axi
 
 def variance_scaling_(tensor, scale=1.0, mode="fan_in", distribution="truncated_normal",
                       in_axis=1, out_axis=0, batch_axis=(), *, fans=None, seed=None, stream=None,
-                      offset=0, threads=None, generator=None):
+                      offset=0, threads=None, generator=None, global_shape=None, start=None):
     r"""Fill ``tensor`` by variance scaling (jax.nn.initializers / Keras ``VarianceScaling``).
 
     ``n`` is ``fan_in``, ``fan_out``, ``(fan_in + fan_out) / 2`` (``"fan_avg"``) or
@@ -215,7 +224,8 @@ def variance_scaling_(tensor, scale=1.0, mode="fan_in", distribution="truncated_
     LeCun et al. (1998) used by Keras and JAX.
     """
     return _variance_scaling(tensor, scale, mode, distribution, in_axis, out_axis, batch_axis, fans,
-                             _rk(seed, stream, offset, threads, generator), "tensor")
+                             _rk(seed, stream, offset, threads, generator, global_shape, start),
+                             "tensor")
 
 
 def variance_scaling(shape, scale=1.0, mode="fan_in", distribution="truncated_normal",
@@ -238,7 +248,7 @@ def _xavier(x, gain, distribution, in_axis, out_axis, batch_axis, fans, rk, argn
     view = _target(x)
     gain = _real(gain, "gain", lo=0)
     gain = gain if isinstance(gain, int) else float(gain)
-    f = _fans(view.shape, in_axis, out_axis, batch_axis, fans, argname)
+    f = _fans(_fan_shape(view, rk), in_axis, out_axis, batch_axis, fans, argname)
     if view.size == 0:
         return _noop_fill(x, rk)
     std = _xavier_std(f, gain)
@@ -249,7 +259,8 @@ def _xavier(x, gain, distribution, in_axis, out_axis, batch_axis, fans, rk, argn
 
 
 def xavier_uniform_(tensor, gain=1.0, *, in_axis=1, out_axis=0, batch_axis=(), fans=None,
-                    seed=None, stream=None, offset=0, threads=None, generator=None):
+                    seed=None, stream=None, offset=0, threads=None, generator=None,
+                    global_shape=None, start=None):
     r"""Fill ``tensor`` from U(-a, a), ``a = gain * sqrt(6 / (fan_in + fan_out))`` (Xavier uniform).
 
     torch.nn.init.xavier_uniform_'s meaning and arithmetic: ``std = gain * sqrt(2 / (fan_in +
@@ -262,7 +273,7 @@ def xavier_uniform_(tensor, gain=1.0, *, in_axis=1, out_axis=0, batch_axis=(), f
     neural networks. AISTATS.
     """
     return _xavier(tensor, gain, "uniform", in_axis, out_axis, batch_axis, fans,
-                   _rk(seed, stream, offset, threads, generator), "tensor")
+                   _rk(seed, stream, offset, threads, generator, global_shape, start), "tensor")
 
 
 def xavier_uniform(shape, gain=1.0, *, dtype="float32", in_axis=1, out_axis=0, batch_axis=(),
@@ -273,7 +284,8 @@ def xavier_uniform(shape, gain=1.0, *, dtype="float32", in_axis=1, out_axis=0, b
 
 
 def xavier_normal_(tensor, gain=1.0, *, in_axis=1, out_axis=0, batch_axis=(), fans=None,
-                   seed=None, stream=None, offset=0, threads=None, generator=None):
+                    seed=None, stream=None, offset=0, threads=None, generator=None,
+                    global_shape=None, start=None):
     r"""Fill ``tensor`` from N(0, std^2), ``std = gain * sqrt(2 / (fan_in + fan_out))`` (Xavier).
 
     torch.nn.init.xavier_normal_'s meaning (a plain, untruncated normal) and arithmetic. Note
@@ -284,7 +296,7 @@ def xavier_normal_(tensor, gain=1.0, *, in_axis=1, out_axis=0, batch_axis=(), fa
     neural networks. AISTATS.
     """
     return _xavier(tensor, gain, "normal", in_axis, out_axis, batch_axis, fans,
-                   _rk(seed, stream, offset, threads, generator), "tensor")
+                   _rk(seed, stream, offset, threads, generator, global_shape, start), "tensor")
 
 
 def xavier_normal(shape, gain=1.0, *, dtype="float32", in_axis=1, out_axis=0, batch_axis=(),
@@ -308,7 +320,7 @@ def _kaiming(x, a, mode, nonlinearity, distribution, in_axis, out_axis, batch_ax
     if nonlinearity == "leaky_relu":
         _real(a, "a")  # the slope; ignored by the other nonlinearities, as in torch
     calculate_gain(nonlinearity, a)  # validates nonlinearity
-    f = _fans(view.shape, in_axis, out_axis, batch_axis, fans, argname)
+    f = _fans(_fan_shape(view, rk), in_axis, out_axis, batch_axis, fans, argname)
     if view.size == 0:
         return _noop_fill(x, rk)
     std = _kaiming_std(f, a, mode, nonlinearity)
@@ -320,7 +332,7 @@ def _kaiming(x, a, mode, nonlinearity, distribution, in_axis, out_axis, batch_ax
 
 def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", *, in_axis=1,
                      out_axis=0, batch_axis=(), fans=None, seed=None, stream=None, offset=0,
-                     threads=None, generator=None):
+                     threads=None, generator=None, global_shape=None, start=None):
     r"""Fill ``tensor`` from U(-b, b), ``b = gain * sqrt(3 / fan_mode)`` (Kaiming/He uniform).
 
     torch.nn.init.kaiming_uniform_'s meaning and arithmetic: ``gain = calculate_gain(nonlinearity,
@@ -333,7 +345,7 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", *, i
     human-level performance on ImageNet classification. ICCV.
     """
     return _kaiming(tensor, a, mode, nonlinearity, "uniform", in_axis, out_axis, batch_axis, fans,
-                    _rk(seed, stream, offset, threads, generator), "tensor")
+                    _rk(seed, stream, offset, threads, generator, global_shape, start), "tensor")
 
 
 def kaiming_uniform(shape, a=0, mode="fan_in", nonlinearity="leaky_relu", *, dtype="float32",
@@ -346,7 +358,7 @@ def kaiming_uniform(shape, a=0, mode="fan_in", nonlinearity="leaky_relu", *, dty
 
 def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", *, in_axis=1,
                     out_axis=0, batch_axis=(), fans=None, seed=None, stream=None, offset=0,
-                    threads=None, generator=None):
+                    threads=None, generator=None, global_shape=None, start=None):
     r"""Fill ``tensor`` from N(0, std^2), ``std = gain / sqrt(fan_mode)`` (Kaiming/He normal).
 
     torch.nn.init.kaiming_normal_'s meaning (a plain, untruncated normal) and arithmetic, with
@@ -357,7 +369,7 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", *, in
     human-level performance on ImageNet classification. ICCV.
     """
     return _kaiming(tensor, a, mode, nonlinearity, "normal", in_axis, out_axis, batch_axis, fans,
-                    _rk(seed, stream, offset, threads, generator), "tensor")
+                    _rk(seed, stream, offset, threads, generator, global_shape, start), "tensor")
 
 
 def kaiming_normal(shape, a=0, mode="fan_in", nonlinearity="leaky_relu", *, dtype="float32",
@@ -374,9 +386,10 @@ def _vs_alias(name: str, scale: float, mode: str, distribution: str, formula: st
     """Build the in-place function and its allocating twin of a variance-scaling alias."""
 
     def inplace(tensor, *, in_axis=1, out_axis=0, batch_axis=(), fans=None, seed=None, stream=None,
-                offset=0, threads=None, generator=None):
+                offset=0, threads=None, generator=None, global_shape=None, start=None):
         return _variance_scaling(tensor, scale, mode, distribution, in_axis, out_axis, batch_axis,
-                                 fans, _rk(seed, stream, offset, threads, generator), "tensor")
+                                 fans, _rk(seed, stream, offset, threads, generator, global_shape,
+                                           start), "tensor")
 
     def twin(shape, dtype="float32", *, in_axis=1, out_axis=0, batch_axis=(), fans=None,
              seed=None, stream=None, offset=0, threads=None, generator=None):
@@ -454,18 +467,22 @@ def _resolve(seed, stream, generator):
     return _random.resolve(seed, stream, generator)
 
 
-def _orthogonal(x, gain, seed, stream, threads, generator, argname):
+def _orthogonal(x, gain, seed, stream, threads, generator, argname, global_shape=None, start=None):
     view = _target(x)
+    box = _box.check_box(view.shape, global_shape, start)
+    shape = view.shape if box is None else box[0]
     gain = _real(gain, "gain")
-    if view.ndim < 2:
-        raise ValueError(f"{argname} must have at least 2 dimensions, got shape {view.shape}")
+    if len(shape) < 2:
+        raise ValueError(f"{argname} must have at least 2 dimensions, got shape {shape}")
+    if box is not None:
+        _box.check_orthogonal(shape)
     _threads(threads)
     key, s = _resolve(seed, stream, generator)
     if view.size == 0:
         return x
-    rows = view.shape[0]
-    q = _orthogonal_matrix(rows, view.size // rows, key, s, threads)
-    _store(view, (float(gain) * q).reshape(view.shape))
+    rows = shape[0]
+    q = (float(gain) * _orthogonal_matrix(rows, math.prod(shape) // rows, key, s, threads)).reshape(shape)
+    _store(view, q if box is None else q[_box.box_slices(box, view.shape)])
     return x
 
 
@@ -473,7 +490,8 @@ def _threads(threads) -> None:
     _random._check_threads(threads)
 
 
-def orthogonal_(tensor, gain=1.0, *, seed=None, stream=None, threads=None, generator=None):
+def orthogonal_(tensor, gain=1.0, *, seed=None, stream=None, threads=None, generator=None,
+                global_shape=None, start=None):
     r"""Fill ``tensor`` with a (semi-)orthogonal matrix times ``gain`` (torch.nn.init.orthogonal_).
 
     ``tensor`` has n >= 2 dims and is seen as a (rows, cols) = (shape[0], prod(shape[1:]))
@@ -483,12 +501,14 @@ def orthogonal_(tensor, gain=1.0, *, seed=None, stream=None, threads=None, gener
     its dtype. Then ``Q^T Q = gain^2 I`` when rows >= cols and ``Q Q^T = gain^2 I`` otherwise.
     The QR runs in float64 with numpy.linalg, so every dtype gets the same matrix, rounded;
     results are bit-reproducible for one NumPy/LAPACK build (and for any ``threads``). ``gain`` is
-    any finite number. No ``offset``: the matrix is one draw.
+    any finite number. No ``offset``: the matrix is one draw. A box (``global_shape``, ``start``)
+    computes the whole matrix and keeps its box, so it is allowed only for global tensors of at most
+    ``weightinit._box.ORTHOGONAL_BOX_MAX`` (2**24) elements and refused with a ValueError above.
 
     Saxe, A. M., McClelland, J. L. & Ganguli, S. (2013). Exact solutions to the nonlinear
     dynamics of learning in deep linear neural networks. arXiv:1312.6120.
     """
-    return _orthogonal(tensor, gain, seed, stream, threads, generator, "tensor")
+    return _orthogonal(tensor, gain, seed, stream, threads, generator, "tensor", global_shape, start)
 
 
 def orthogonal(shape, gain=1.0, *, dtype="float32", seed=None, stream=None, threads=None,
@@ -497,16 +517,19 @@ def orthogonal(shape, gain=1.0, *, dtype="float32", seed=None, stream=None, thre
     return _orthogonal(_new(shape, dtype), gain, seed, stream, threads, generator, "shape")
 
 
-def _delta_orthogonal(x, scale, in_axis, out_axis, seed, stream, threads, generator, argname):
+def _delta_orthogonal(x, scale, in_axis, out_axis, seed, stream, threads, generator, argname,
+                      global_shape=None, start=None):
     view = _target(x)
+    box = _box.check_box(view.shape, global_shape, start)
+    shape = view.shape if box is None else box[0]
     scale = _real(scale, "scale")
-    if view.ndim not in (3, 4, 5):
-        raise ValueError(f"{argname} must have 3, 4 or 5 dimensions, got shape {view.shape}")
-    (ia,) = _norm_axes(_int(in_axis, "in_axis"), view.ndim, "in_axis")
-    (oa,) = _norm_axes(_int(out_axis, "out_axis"), view.ndim, "out_axis")
+    if len(shape) not in (3, 4, 5):
+        raise ValueError(f"{argname} must have 3, 4 or 5 dimensions, got shape {shape}")
+    (ia,) = _norm_axes(_int(in_axis, "in_axis"), len(shape), "in_axis")
+    (oa,) = _norm_axes(_int(out_axis, "out_axis"), len(shape), "out_axis")
     if ia == oa:
         raise ValueError(f"in_axis and out_axis must differ, both are axis {ia}")
-    n_in, n_out = view.shape[ia], view.shape[oa]
+    n_in, n_out = shape[ia], shape[oa]
     if n_in > n_out:
         raise ValueError(
             f"delta_orthogonal needs in channels <= out channels (JAX: fan_in <= fan_out); "
@@ -517,15 +540,18 @@ def _delta_orthogonal(x, scale, in_axis, out_axis, seed, stream, threads, genera
     if view.size == 0:
         return x
     q = float(scale) * _orthogonal_matrix(n_out, n_in, key, s, threads)  # (out, in), Q^T Q = I
+    _random.zeros_(view)  # multithreaded stream stores; ml_dtypes assigns bfloat16 per element
+    if box is not None:  # the (out, in) matrix is small beside the kernel: computed whole, sliced
+        _box.delta_orthogonal_box(view, box, ia, oa, q, _store)
+        return x
     # JAX puts the matrix at kernel index (k - 1) // 2 of every spatial axis
     idx = tuple(slice(None) if d in (ia, oa) else (k - 1) // 2 for d, k in enumerate(view.shape))
-    _random.zeros_(view)  # multithreaded stream stores; ml_dtypes assigns bfloat16 per element
     _store(view[idx], q if oa < ia else q.T)
     return x
 
 
 def delta_orthogonal_(tensor, scale=1.0, *, in_axis=1, out_axis=0, seed=None, stream=None,
-                      threads=None, generator=None):
+                      threads=None, generator=None, global_shape=None, start=None):
     r"""Fill a 3-, 4- or 5-D conv kernel with a delta-orthogonal kernel (jax.nn.initializers).
 
     Zero everywhere except at the centre tap ``(k - 1) // 2`` of every spatial axis (JAX's centre;
@@ -533,14 +559,15 @@ def delta_orthogonal_(tensor, scale=1.0, *, in_axis=1, out_axis=0, seed=None, st
     :func:`orthogonal_` for an (out, in) matrix: ``Q^T Q = I``. Needs in <= out channels. Layout
     (out, in, \*kernel) by default; JAX's (\*kernel, in, out) with ``in_axis=-2, out_axis=-1``.
     A conv layer with this kernel preserves the norm of its input at initialization (dynamical
-    isometry).
+    isometry). A box (``global_shape``, ``start``) is exact: each box computes the (out, in) matrix
+    (a QR of out x in, small beside the kernel) and writes the part of it that falls in the box.
 
     Xiao, L., Bahri, Y., Sohl-Dickstein, J., Schoenholz, S. S. & Pennington, J. (2018).
     Dynamical isometry and a mean field theory of CNNs: How to train 10,000-layer vanilla
     convolutional neural networks. ICML.
     """
     return _delta_orthogonal(tensor, scale, in_axis, out_axis, seed, stream, threads, generator,
-                             "tensor")
+                             "tensor", global_shape, start)
 
 
 def delta_orthogonal(shape, scale=1.0, *, dtype="float32", in_axis=1, out_axis=0, seed=None,
@@ -582,20 +609,30 @@ def _units_by_members(moved: np.ndarray, units: int, fan: int):
     return np.lib.stride_tricks.as_strided(moved, shape=(units, fan), strides=(moved.strides[0], step))
 
 
-def _sparse(x, sparsity, std, seed, stream, threads, generator, argname):
+def _sparse(x, sparsity, std, seed, stream, threads, generator, argname, global_shape=None,
+            start=None):
     view = _target(x)
-    if view.ndim != 2:
-        raise ValueError(f"{argname} must have 2 dimensions, got shape {view.shape}")
+    box = _box.check_box(view.shape, global_shape, start)
+    shape = view.shape if box is None else box[0]
+    if len(shape) != 2:
+        raise ValueError(f"{argname} must have 2 dimensions, got shape {shape}")
     sparsity = _real(sparsity, "sparsity", lo=0, hi=1, hi_open=True)
     std = _real(std, "std", lo=0)
     _threads(threads)
     key, s = _resolve(seed, stream, generator)
     if view.size == 0:
         return x
-    rows, cols = view.shape
+    rows, cols = shape
     num_zeros = math.ceil(sparsity * rows)  # torch.nn.init.sparse_
-    _random.normal_(x, 0.0, std, seed=key, stream=s, threads=threads)
+    _random.normal_(x, 0.0, std, seed=key, stream=s, threads=threads, global_shape=global_shape,
+                    start=start)
     if num_zeros == 0:
+        return x
+    if box is not None:  # each column of the box: the selection over all of its global rows
+        (r0, c0), (h, w) = box[1], view.shape
+        _box.select_box(view.T, (c0, w), (rows,), (slice(r0, r0 + h),), num_zeros, key,
+                        _random.derive_stream(s, "sparse_/zeros"), _random._check_threads(threads),
+                        True, _SPARSE_BLOCK)
         return x
     # units are the columns, members the rows: the transposed view, zeroed in place by the core
     _core.zero_by_selection(view.T, num_zeros, True, key, _random.derive_stream(s, "sparse_/zeros"),
@@ -603,7 +640,8 @@ def _sparse(x, sparsity, std, seed, stream, threads, generator, argname):
     return x
 
 
-def sparse_(tensor, sparsity, std=0.01, *, seed=None, stream=None, threads=None, generator=None):
+def sparse_(tensor, sparsity, std=0.01, *, seed=None, stream=None, threads=None, generator=None,
+            global_shape=None, start=None):
     """Fill a 2-D ``tensor`` as a sparse matrix, with torch.nn.init.sparse_'s meaning.
 
     Every element is drawn from N(0, std^2) (the normal fill of (seed, stream)); then in each
@@ -612,11 +650,14 @@ def sparse_(tensor, sparsity, std=0.01, *, seed=None, stream=None, threads=None,
     ``derive_stream(stream, "sparse_/zeros")`` (ties by row), so -- unlike torch, whose zero
     pattern ignores its generator -- the pattern is reproducible from (seed, stream).
     ``0 <= sparsity < 1``, ``std >= 0``. For Martens' fixed number of non-zero incoming weights
-    per unit see :func:`martens_sparse_`.
+    per unit see :func:`martens_sparse_`. A box (``global_shape``, ``start``) is exact: it draws its
+    own values and, for each of its columns, the pattern words of the whole global column (one
+    32-bit word per row, no values), so it costs O(box + rows * box columns).
 
     Martens, J. (2010). Deep learning via Hessian-free optimization. ICML.
     """
-    return _sparse(tensor, sparsity, std, seed, stream, threads, generator, "tensor")
+    return _sparse(tensor, sparsity, std, seed, stream, threads, generator, "tensor", global_shape,
+                   start)
 
 
 def sparse(shape, sparsity, std=0.01, *, dtype="float32", seed=None, stream=None, threads=None,
@@ -625,29 +666,41 @@ def sparse(shape, sparsity, std=0.01, *, dtype="float32", seed=None, stream=None
     return _sparse(_new(shape, dtype), sparsity, std, seed, stream, threads, generator, "shape")
 
 
-def _martens_sparse(x, nonzeros, std, out_axis, seed, stream, threads, generator, argname):
+def _martens_sparse(x, nonzeros, std, out_axis, seed, stream, threads, generator, argname,
+                    global_shape=None, start=None):
     view = _target(x)
-    if view.ndim < 2:
-        raise ValueError(f"{argname} must have at least 2 dimensions, got shape {view.shape}")
+    box = _box.check_box(view.shape, global_shape, start)
+    shape = view.shape if box is None else box[0]
+    if len(shape) < 2:
+        raise ValueError(f"{argname} must have at least 2 dimensions, got shape {shape}")
     nonzeros = _int(nonzeros, "nonzeros", lo=1)
     std = _real(std, "std", lo=0)
-    (oa,) = _norm_axes(_int(out_axis, "out_axis"), view.ndim, "out_axis")
-    units = view.shape[oa]
-    fan = view.size // units if units else 0
-    if view.size and nonzeros > fan:
+    (oa,) = _norm_axes(_int(out_axis, "out_axis"), len(shape), "out_axis")
+    units = shape[oa]
+    size = math.prod(shape)
+    fan = size // units if units else 0
+    if size and nonzeros > fan:
         raise ValueError(
             f"nonzeros={nonzeros} exceeds the {fan} incoming weights of each unit of {argname} "
-            f"with shape {view.shape} (out_axis={out_axis})"
+            f"with shape {shape} (out_axis={out_axis})"
         )
     _threads(threads)
     key, s = _resolve(seed, stream, generator)
     if view.size == 0:
         return x
-    _random.normal_(x, 0.0, std, seed=key, stream=s, threads=threads)
+    _random.normal_(x, 0.0, std, seed=key, stream=s, threads=threads, global_shape=global_shape,
+                    start=start)
     if nonzeros == fan:
         return x
     moved = np.moveaxis(view, oa, 0)  # a view: unit first, its incoming weights after (C order)
     pattern_stream = _random.derive_stream(s, "martens_sparse_/nonzeros")
+    if box is not None:  # each unit of the box: the selection over all of its incoming weights
+        rest = [d for d in range(len(shape)) if d != oa]
+        slices = _box.box_slices(box, view.shape)
+        _box.select_box(moved, (box[1][oa], view.shape[oa]), tuple(shape[d] for d in rest),
+                        tuple(slices[d] for d in rest), nonzeros, key, pattern_stream,
+                        _random._check_threads(threads), False, _SPARSE_BLOCK)
+        return x
     flat = _units_by_members(moved, units, fan)
     if flat is not None:  # the core zeroes the unselected weights in place
         _core.zero_by_selection(flat, nonzeros, False, key, pattern_stream, _random._check_threads(threads))
@@ -663,7 +716,7 @@ def _martens_sparse(x, nonzeros, std, out_axis, seed, stream, threads, generator
 
 
 def martens_sparse_(tensor, nonzeros=15, std=1.0, *, out_axis=0, seed=None, stream=None,
-                    threads=None, generator=None):
+                    threads=None, generator=None, global_shape=None, start=None):
     r"""Martens' sparse initialization: exactly ``nonzeros`` non-zero incoming weights per unit.
 
     A unit is an index along ``out_axis`` (rows of a torch (out, in, \*kernel) weight by default;
@@ -673,12 +726,14 @@ def martens_sparse_(tensor, nonzeros=15, std=1.0, *, out_axis=0, seed=None, stre
     "martens_sparse_/nonzeros")``, m the C-order index of the weight within the unit -- with
     values from N(0, std^2) (the normal fill of (seed, stream)); every other weight is 0. Martens
     used 15 non-zero weights from a unit Gaussian and zero biases (0.5 for tanh units).
-    ``1 <= nonzeros <= fan_in``, ``std >= 0``.
+    ``1 <= nonzeros <= fan_in``, ``std >= 0``. A box (``global_shape``, ``start``) is exact: for each
+    unit it touches it draws the pattern words of all the unit's fan_in weights (no values), so it
+    costs O(box + fan_in * box units).
 
     Martens, J. (2010). Deep learning via Hessian-free optimization. ICML.
     """
     return _martens_sparse(tensor, nonzeros, std, out_axis, seed, stream, threads, generator,
-                           "tensor")
+                           "tensor", global_shape, start)
 
 
 def martens_sparse(shape, nonzeros=15, std=1.0, *, dtype="float32", out_axis=0, seed=None,
@@ -690,26 +745,32 @@ def martens_sparse(shape, nonzeros=15, std=1.0, *, dtype="float32", out_axis=0, 
 
 # ----------------------------------------------------------------------------- identities
 
-def _eye(x, gain, argname):
+def _eye(x, gain, argname, global_shape=None, start=None):
     view = _target(x)
-    if view.ndim != 2:
-        raise ValueError(f"{argname} must have 2 dimensions, got shape {view.shape}")
+    box = _box.check_box(view.shape, global_shape, start)
+    shape = view.shape if box is None else box[0]
+    if len(shape) != 2:
+        raise ValueError(f"{argname} must have 2 dimensions, got shape {shape}")
     gain = _real(gain, "gain")
     if view.size == 0:
         return x
     _random.zeros_(view)  # multithreaded stream stores; ml_dtypes assigns bfloat16 per element
+    if box is not None:
+        _box.eye_box(view, box, _as_stored(view, gain))
+        return x
     i = np.arange(min(view.shape))
     view[i, i] = _as_stored(view, gain)
     return x
 
 
-def eye_(tensor, gain=1.0):
+def eye_(tensor, gain=1.0, *, global_shape=None, start=None):
     """Fill a 2-D ``tensor`` with ``gain`` times the identity (torch.nn.init.eye_, Keras Identity).
 
     ``x[i, i] = gain`` for i < min(rows, cols), zero elsewhere; with gain 1 a Linear layer
-    passes as many of its inputs through unchanged as it can.
+    passes as many of its inputs through unchanged as it can. A box (``global_shape``, ``start``)
+    is exact: the diagonal entries that fall in it.
     """
-    return _eye(tensor, gain, "tensor")
+    return _eye(tensor, gain, "tensor", global_shape, start)
 
 
 def eye(shape, gain=1.0, *, dtype="float32"):
@@ -717,36 +778,43 @@ def eye(shape, gain=1.0, *, dtype="float32"):
     return _eye(_new(shape, dtype), gain, "shape")
 
 
-def _dirac(x, groups, argname):
+def _dirac(x, groups, argname, global_shape=None, start=None):
     view = _target(x)
-    if view.ndim not in (3, 4, 5):
-        raise ValueError(f"{argname} must have 3, 4 or 5 dimensions, got shape {view.shape}")
+    box = _box.check_box(view.shape, global_shape, start)
+    shape = view.shape if box is None else box[0]
+    if len(shape) not in (3, 4, 5):
+        raise ValueError(f"{argname} must have 3, 4 or 5 dimensions, got shape {shape}")
     groups = _int(groups, "groups", lo=1)
-    if view.shape[0] % groups:
+    if shape[0] % groups:
         raise ValueError(
-            f"groups={groups} must divide the size of dim 0 of {argname} ({view.shape[0]})"
+            f"groups={groups} must divide the size of dim 0 of {argname} ({shape[0]})"
         )
     if view.size == 0:
         return x
-    out_per_group = view.shape[0] // groups
-    d = np.arange(min(out_per_group, view.shape[1]))
+    out_per_group = shape[0] // groups
+    d = np.arange(min(out_per_group, shape[1]))
     g = np.arange(groups)
     out_idx = (g[:, None] * out_per_group + d[None, :]).ravel()
     in_idx = np.tile(d, groups)
-    centre = tuple(k // 2 for k in view.shape[2:])  # torch's centre
+    centre = tuple(k // 2 for k in shape[2:])  # torch's centre
     _random.zeros_(view)  # multithreaded stream stores; ml_dtypes assigns bfloat16 per element
+    if box is not None:
+        _box.dirac_box(view, box, (out_idx, in_idx) + tuple(np.array(c) for c in centre),
+                       _as_stored(view, 1.0))
+        return x
     view[(out_idx, in_idx) + centre] = _as_stored(view, 1.0)
     return x
 
 
-def dirac_(tensor, groups=1):
+def dirac_(tensor, groups=1, *, global_shape=None, start=None):
     """Fill a 3-, 4- or 5-D conv weight with the Dirac delta (torch.nn.init.dirac_).
 
     Zero except ``x[g * out_per_group + d, d, k1 // 2, ...] = 1`` for every group g and
     d < min(out_per_group, in): a conv layer with this weight is the identity on as many input
-    channels as it can keep, in each of its ``groups`` (which must divide x.shape[0]).
+    channels as it can keep, in each of its ``groups`` (which must divide x.shape[0]). A box
+    (``global_shape``, ``start``) is exact: the ones that fall in it.
     """
-    return _dirac(tensor, groups, "tensor")
+    return _dirac(tensor, groups, "tensor", global_shape, start)
 
 
 def dirac(shape, groups=1, *, dtype="float32"):
