@@ -79,3 +79,4 @@ from .safetensors_io import DiskSpaceError, save_safetensors
 from . import architectures
 from .meanfield import critical_gain
 from .diagnose import Diagnosis, diagnose
+from .checkpoint_stats import CheckpointReport, inspect

@@ -5,12 +5,15 @@
     weightinit list [--json]
     weightinit spec ARCH [--out spec.json]
     weightinit recommend ACTIVATION [--param X] [--json]
+    weightinit demo NAME|all [--out PATH]
+    weightinit inspect CHECKPOINT [--expect ARCH|SPEC|CONFIG|metadata] [--plot OUT.png] [--json]
     weightinit bench [...]
 
 Exit status: 0 success; 1 the work failed or was refused (existing --out without --force,
 unwritable path, not enough disk space or memory, I/O error); 2 bad usage (unknown architecture
 or command, bad option, invalid spec file); 130 interrupted (Ctrl-C); 128 + N ended by signal N
-(SIGTERM 143, SIGHUP 129) -- the partial file removed in every case.
+(SIGTERM 143, SIGHUP 129) -- the partial file removed in every case. ``inspect`` exits 1 when it
+flags a tensor, so a script can stop before a long training job.
 
 A subcommand is a function ``_add_NAME(sub)`` that adds its parser and sets ``run=`` to the
 function doing the work (``run(args) -> exit status``); list it in :data:`COMMANDS`.
@@ -171,8 +174,46 @@ def _add_bench(sub: Any) -> None:
                                                  "(options: weightinit bench --help)")
 
 
+def _add_demo(sub: Any) -> None:
+    from .demos import DEMOS
+
+    pd = sub.add_parser(
+        "demo", help="run a classic demonstration of why initialization matters",
+        description="Print a demonstration's numbers; with --out also draw its figure (needs "
+                    "matplotlib: pip install 'weightinit[plot]'). 'demo all --out DIR' writes "
+                    "every figure as DIR/NAME.png.",
+        epilog=f"Demonstrations: {', '.join(DEMOS)}, all")
+    pd.add_argument("name", metavar="NAME", choices=list(DEMOS) + ["all"],
+                    help=f"one of {', '.join(DEMOS)}, all")
+    pd.add_argument("--out", "-o", default=None, metavar="PATH",
+                    help="figure file, or a directory (NAME.png inside it)")
+    pd.add_argument("--seed", type=_seed, default=0)
+    pd.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    pd.set_defaults(run=_cmd_demo)
+
+
+def _add_inspect(sub: Any) -> None:
+    pn = sub.add_parser(
+        "inspect", help="per-tensor statistics of a checkpoint, flagging what does not fit",
+        description="Read a .safetensors file or a Hugging Face directory in one multithreaded "
+                    "pass in bounded memory: shape, dtype, mean, std, min, max, zeros and "
+                    "non-finite values per tensor. With --expect, flag every tensor whose "
+                    "statistics do not fit its initializer. Exit status 1 when any is flagged.")
+    pn.add_argument("checkpoint", metavar="CHECKPOINT", help="a .safetensors file or HF directory")
+    pn.add_argument("--expect", default=None, metavar="ARCH|SPEC.json|CONFIG|metadata",
+                    help="what the checkpoint should follow: an architecture, a spec file, an "
+                         "HF config.json, or 'metadata' (the spec weightinit stored in the file)")
+    pn.add_argument("--dtype", default=None, choices=_DTYPES, help="the dtype every tensor should have")
+    pn.add_argument("--tensors", default=None, help="comma-separated names: read (and plot) only these")
+    pn.add_argument("--plot", default=None, metavar="OUT.png",
+                    help="histograms of the flagged (or --tensors) tensors")
+    pn.add_argument("--threads", type=_positive, default=None)
+    pn.add_argument("--json", action="store_true", help="machine-readable output")
+    pn.set_defaults(run=_cmd_inspect)
+
+
 COMMANDS: List[Callable[[Any], None]] = [_add_init, _add_list, _add_spec, _add_recommend,
-                                         _add_report, _add_bench]
+                                         _add_report, _add_demo, _add_inspect, _add_bench]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -419,6 +460,55 @@ def _cmd_report(args) -> int:
     elif rep.figure:
         print(f"wrote {rep.figure}")
     return EXIT_OK
+
+
+def _cmd_demo(args) -> int:
+    from .demos import DEMOS, run
+
+    names = list(DEMOS) if args.name == "all" else [args.name]
+    as_dir = args.out is not None and (len(names) > 1 or os.path.isdir(args.out)
+                                       or args.out.endswith(os.sep))
+    if as_dir:
+        os.makedirs(args.out, exist_ok=True)
+    results = []
+    for name in names:
+        demo = run(name, seed=args.seed)
+        results.append({"name": demo.name, "claim": demo.claim, "numbers": demo.numbers})
+        if not args.json:
+            print(f"{demo}\n")
+        if args.out is not None:
+            path = os.path.join(args.out, f"{name}.png") if as_dir else args.out
+            try:
+                demo.save(path)
+            except ImportError as exc:
+                print(f"{PROG} demo: {exc}", file=sys.stderr)
+                return EXIT_FAIL
+            print(f"wrote {path}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(results if len(results) > 1 else results[0], indent=1))
+    return EXIT_OK
+
+
+def _cmd_inspect(args) -> int:
+    from .checkpoint_stats import inspect, plot
+
+    tensors = [t for t in args.tensors.split(",") if t] if args.tensors else None
+    try:
+        rep = inspect(args.checkpoint, expect=args.expect, dtype=args.dtype, tensors=tensors,
+                      threads=args.threads)
+    except (ValueError, TypeError, FileNotFoundError) as exc:
+        raise _UsageError(str(exc)) from None
+    print(json.dumps(rep.to_dict(), indent=1) if args.json else rep.table())
+    if args.plot:
+        try:
+            plot(rep, args.plot, tensors)
+        except ImportError as exc:
+            print(f"{PROG} inspect: {exc}", file=sys.stderr)
+            return EXIT_FAIL
+        except ValueError as exc:
+            raise _UsageError(str(exc)) from None
+        print(f"wrote {args.plot}", file=sys.stderr)
+    return EXIT_FAIL if rep.flagged else EXIT_OK
 
 
 def _cmd_bench(argv: List[str]) -> int:
