@@ -69,21 +69,30 @@ def _diag_rows(d: Diagnosis, every: int = 1) -> List[str]:
     return rows
 
 
-def _variance_figure(plt: Any, title: str, diags: Dict[str, Diagnosis], columns=("act_var",
-                     "grad_var")) -> Any:
+def _variance_figure(plt: Any, title: str, diags: Dict[str, Diagnosis],
+                     columns: tuple = ("act_var", "grad_var"), theory: bool = False) -> Any:
     labels = {"act_var": "activation variance", "grad_var": "gradient variance (dL/dz)",
               "saturated": "fraction saturated", "act_mean": "activation mean"}
     fig, axes = plt.subplots(1, len(columns), figsize=(5.2 * len(columns), 4))
     for ax, col in zip(np.atleast_1d(axes), columns):
         for label, d in diags.items():
-            ax.plot(np.arange(1, len(d.layers) + 1), d.column(col), marker="o", ms=3,
-                    label=label)
-        if col in ("act_var", "grad_var"):
+            layers = np.arange(1, len(d.layers) + 1)
+            ax.plot(layers, d.column(col), marker="o", ms=3, label=label)
+            if theory and col in ("act_var", "grad_var"):
+                ax.plot(layers, d.column(f"predicted_{col}"), ls="--", color="gray",
+                        label="mean-field theory")
+        if col == "act_mean" and theory:  # self-normalization: show the scale that matters
+            ax.set_ylim(-0.5, 0.5)
+        elif col == "act_var" and theory:
+            ax.set_ylim(0, 2)
+        elif col in ("act_var", "grad_var"):
             ax.set_yscale("log")
+        ax.xaxis.get_major_locator().set_params(integer=True)
         ax.set_xlabel("layer")
         ax.set_title(labels.get(col, col), fontsize=10)
         ax.grid(alpha=0.3)
-    np.atleast_1d(axes)[0].legend(fontsize=8)
+        if col == columns[-1] and theory or col == columns[0] and not theory:
+            ax.legend(fontsize=8)
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     return fig
@@ -148,9 +157,11 @@ def zero(seed: int = 0) -> Demo:
 
     def draw(plt: Any) -> Any:
         fig, ax = plt.subplots(figsize=(6.5, 3.8))
-        for a, d in diags.items():
+        for (a, d), mk, ms in zip(diags.items(), "os^", (10, 7, 4)):
             v = np.array([s.weight_grad_var for s in d.layers])
-            ax.plot(np.arange(1, len(v) + 1), np.where(v > 0, v, 1e-30), marker="o", label=a)
+            ax.plot(np.arange(1, len(v) + 1), np.where(v > 0, v, 1e-30), marker=mk, ms=ms,
+                    label=a)
+        ax.xaxis.get_major_locator().set_params(integer=True)
         ax.set_yscale("log")
         ax.set_ylim(1e-31, 1)
         ax.set_xlabel("layer")
@@ -380,7 +391,7 @@ def _depth_demo(name: str, claim: str, diags: Dict[str, Diagnosis], title: str,
     def draw(plt: Any) -> Any:
         cols = ("act_var", "grad_var", "saturated") if name in ("depth-tanh", "sparse") else \
             ("act_mean", "act_var", "grad_var") if name == "selu" else ("act_var", "grad_var")
-        return _variance_figure(plt, title, diags, cols)
+        return _variance_figure(plt, title, diags, cols, theory=name == "selu")
 
     return Demo(name, claim, numbers, "\n".join(rows), draw)
 
