@@ -98,6 +98,16 @@ def _variance_figure(plt: Any, title: str, diags: Dict[str, Diagnosis],
     return fig
 
 
+def _finish(fig: Any, ax: Any, xlabel: str, ylabel: str, title: str) -> Any:
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=11)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
 # ---------------------------------------------------------------------------------- zero, symmetry
 
 def _tiny_net(w1: np.ndarray, w2: np.ndarray, x: np.ndarray, y: np.ndarray, steps: int,
@@ -164,13 +174,8 @@ def zero(seed: int = 0) -> Demo:
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.set_yscale("log")
         ax.set_ylim(1e-31, 1)
-        ax.set_xlabel("layer")
-        ax.set_ylabel("variance of dL/dW (0 drawn at 1e-30)")
-        ax.set_title("zero init: no hidden layer gets a gradient", fontsize=11)
-        ax.legend(fontsize=8)
-        ax.grid(alpha=0.3)
-        fig.tight_layout()
-        return fig
+        return _finish(fig, ax, "layer", "variance of dL/dW (0 drawn at 1e-30)",
+                       "zero init: no hidden layer gets a gradient")
 
     return Demo("zero", "all-zero weights: every hidden-layer gradient is exactly 0",
                 numbers, "\n".join(rows), draw)
@@ -210,13 +215,8 @@ def symmetry(seed: int = 0, steps: int = 100, lr: float = 0.1) -> Demo:
         fig, ax = plt.subplots(figsize=(6.5, 3.8))
         ax.plot(const["losses"], label="constant 0.3 / 0.5 (units stay identical)")
         ax.plot(rand["losses"], label="Xavier uniform (symmetry broken)")
-        ax.set_xlabel("SGD step")
-        ax.set_ylabel("training loss")
-        ax.set_title("symmetry: two hidden units, constant vs random init", fontsize=11)
-        ax.legend(fontsize=8)
-        ax.grid(alpha=0.3)
-        fig.tight_layout()
-        return fig
+        return _finish(fig, ax, "SGD step", "training loss",
+                       "symmetry: two hidden units, constant vs random init")
 
     return Demo("symmetry", "constant weights never break symmetry; random weights do",
                 numbers, "\n".join(rows), draw)
