@@ -236,7 +236,7 @@ def _reduce(fd: int, dtype: str, lo: int, hi: int, shift: float) -> np.ndarray:
     raw = window[:hi - lo]
     got = 0
     while got < raw.size:
-        n = os.preadv(fd, [memoryview(raw[got:])], lo + got)
+        n = os.preadv(fd, [memoryview(raw[got:])], lo + got)  # type: ignore[arg-type]
         if n <= 0:
             raise OSError(f"unexpected end of file at byte {lo + got}")
         got += n
@@ -422,7 +422,7 @@ def _check(s: TensorStats, p: Any, mm_rows: Optional[np.ndarray], dtype: Optiona
         if not ok:
             s.problems.append(f"not constant {v:g} (min {s.min:.4g}, max {s.max:.4g})")
         return
-    ref = _reference(p, np_dtype(s.dtype) if s.dtype != "bool" else np.float32)
+    ref = _reference(p, np_dtype(s.dtype) if s.dtype != "bool" else np.dtype(np.float32))
     if ref is None:
         s.expected = f"{p.init} (too large to check)"
         return

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -132,7 +132,7 @@ def _tiny_net(w1: np.ndarray, w2: np.ndarray, x: np.ndarray, y: np.ndarray, step
     return {"w1": w1, "w2": w2, "losses": losses, "grad_w1": g1, "grad_w2": g2}
 
 
-def _toy_data(seed: int, n_in: int = 1, batch: int = 64):
+def _toy_data(seed: int, n_in: int = 1, batch: int = 64) -> Tuple[np.ndarray, np.ndarray]:
     x = _random.normal((batch, n_in), seed=seed, stream="demos.x").astype(np.float64)
     y = np.sin(2 * x.sum(1, keepdims=True))
     return x, y
@@ -227,11 +227,12 @@ def _symmetry_torch(x: np.ndarray, y: np.ndarray, steps: int, lr: float) -> Opti
         import torch
     except ImportError:
         return None
-    net = torch.nn.Sequential(torch.nn.Linear(1, 2, bias=False), torch.nn.Tanh(),
-                              torch.nn.Linear(2, 1, bias=False)).double()
+    hidden = torch.nn.Linear(1, 2, bias=False).double()
+    out = torch.nn.Linear(2, 1, bias=False).double()
+    net = torch.nn.Sequential(hidden, torch.nn.Tanh(), out)
     with torch.no_grad():
-        net[0].weight.fill_(0.3)
-        net[2].weight.fill_(0.5)
+        hidden.weight.fill_(0.3)
+        out.weight.fill_(0.5)
     opt = torch.optim.SGD(net.parameters(), lr=lr)
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
     for _ in range(steps):
@@ -239,7 +240,7 @@ def _symmetry_torch(x: np.ndarray, y: np.ndarray, steps: int, lr: float) -> Opti
         loss = 0.5 * ((net(xt) - yt) ** 2).mean()
         loss.backward()
         opt.step()
-    w1, w2 = net[0].weight.detach(), net[2].weight.detach()
+    w1, w2 = hidden.weight.detach(), out.weight.detach()
     return bool(w1[0, 0] == w1[1, 0] and w2[0, 0] == w2[0, 1])
 
 
@@ -258,7 +259,10 @@ def _tanh_grad(z: np.ndarray) -> np.ndarray:
     return 1 / np.cosh(z) ** 2  # not 1 - tanh^2, which rounds to 0 beyond |z| ~ 19
 
 
-_UNITS = {"logistic": (_logistic, _logistic_grad, 0.25), "tanh": (np.tanh, _tanh_grad, 1.0)}
+_Fn = Callable[[np.ndarray], np.ndarray]
+#: unit -> (g, g', max |g'|)
+_UNITS: Dict[str, Tuple[_Fn, _Fn, float]] = {"logistic": (_logistic, _logistic_grad, 0.25),
+                                             "tanh": (np.tanh, _tanh_grad, 1.0)}
 
 
 def saturation(seed: int = 0, fan_in: int = 200, samples: int = 10000) -> Demo:
@@ -309,7 +313,7 @@ def saturation(seed: int = 0, fan_in: int = 200, samples: int = 10000) -> Demo:
         for row, (unit, (g, dg, gmax)) in zip(axes, _UNITS.items()):
             for label, z in zs[unit].items():
                 short = "U(-1, 1)" if label == "U(-1, 1)" else "U(+-1/sqrt(n))"
-                kw = dict(bins=80, density=True, alpha=0.55, label=short)
+                kw: Dict[str, Any] = dict(bins=80, density=True, alpha=0.55, label=short)
                 row[0].hist(z, **kw)
                 row[1].hist(g(z), **kw)
                 row[2].hist(dg(z) / gmax, **kw)
