@@ -198,3 +198,16 @@ def test_cli(ckpt, tmp_path, capsys):
     assert main(["inspect", bad, "--expect", "metadata", "--json"]) == 1
     assert json.loads(capsys.readouterr().out)["flagged"] == ["fc.weight"]
     assert main(["inspect", str(tmp_path / "missing")]) == 2
+
+
+def test_hf_directory_single_file(ckpt, tmp_path):
+    import shutil
+
+    spec, path = ckpt
+    (tmp_path / "model").mkdir()
+    shutil.copy(path, tmp_path / "model" / "model.safetensors")
+    rep = wi.inspect(tmp_path / "model", expect=spec)
+    assert rep.flagged == [] and set(rep.tensors) == set(spec)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="no model.safetensors"):
+        wi.inspect(tmp_path / "empty")
