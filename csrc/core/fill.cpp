@@ -285,6 +285,13 @@ const PointTable& point_table() {
   return points_portable();
 }
 
+const ColumnTable& column_table() {
+#if defined(WI_HAVE_AVX2)
+  if (&table() == &kernels_avx2()) return columns_avx2();
+#endif
+  return columns_portable();
+}
+
 const SpanTable& span_table() {
 #if defined(WI_HAVE_AVX2)
   if (&table() == &kernels_avx2()) return spans_avx2();
@@ -413,6 +420,31 @@ void box_blocks(BlockKernel kern, const DistParams& P, const BoxWalk& w, uint64_
   if (nb) flush();
 }
 
+// Box elements [begin, end) of a 1-wide box: each stretch of rows is a column of the stream (one
+// element per row_step), computed by the column kernel straight into memory when the rows are
+// adjacent, else in batches scattered by the row stride.
+void box_column(ColumnKernel column, const DistParams& P, const BoxWalk& w, uint64_t begin, uint64_t end) {
+  constexpr size_t kBatch = 512;
+  alignas(64) unsigned char vals[kBatch * 8];
+  const size_t isz = w.t->itemsize;
+  for (uint64_t e = begin; e < end;) {
+    char* p;
+    uint64_t o, col, row;
+    locate(w, e, p, o, col, row);
+    const uint64_t stop = std::min<uint64_t>(w.rows - row, end - e);
+    if (w.row_stride == int64_t(isz) && aligned(p, isz)) {
+      column(P, Column{o, w.row_step}, size_t(stop), p);
+    } else {
+      for (uint64_t k = 0; k < stop; k += kBatch) {
+        const uint64_t m = std::min<uint64_t>(kBatch, stop - k);
+        column(P, Column{o + k * w.row_step, w.row_step}, size_t(m), vals);
+        scatter(p + int64_t(k) * w.row_stride, w.row_stride, vals, isz, m);
+      }
+    }
+    e += stop;
+  }
+}
+
 // Box elements [begin, end) of short runs, all through the point kernel, in batches. Everything
 // the loop reads is a local (no pointer into it escapes), so it stays in registers.
 void box_points(PointKernel point, const DistParams& P, const BoxWalk& w, uint64_t begin, uint64_t end) {
@@ -433,16 +465,6 @@ void box_points(PointKernel point, const DistParams& P, const BoxWalk& w, uint64
     char* p;
     uint64_t o, col, row;
     locate(w, e, p, o, col, row);
-    if (inner == 1) {  // a column: one element per run
-      const uint64_t stop = std::min<uint64_t>(rows - row, end - e);
-      for (uint64_t k = 0; k < stop; ++k, p += row_stride, o += row_step) {
-        elems[m] = o;
-        dst[m] = p;
-        if (++m == kBatch) flush();
-      }
-      e += stop;
-      continue;
-    }
     for (uint64_t left = rows - row; left > 0 && e < end; --left, p += row_stride, o += row_step) {
       const uint64_t len = std::min<uint64_t>(inner - col, end - e);
       char* q = p + int64_t(col) * inner_stride;
@@ -481,6 +503,7 @@ void fill_random_box(const FillTarget& t, const RandomSpec& spec, const uint64_t
   const KernelTable& K = table();
   const ChunkKernel kern = kernel_for(K, spec.dist, t.dtype);
   const PointKernel point = kernel_for(point_table(), spec.dist, t.dtype);
+  const ColumnKernel column = kernel_for(column_table(), spec.dist, t.dtype);
   const SpanKernel span = kernel_for(span_table(), spec.dist, t.dtype);
   const BlockKernel blocks = kernel_for(block_table(), spec.dist, t.dtype);
   const uint64_t per_block = t.dtype == DType::F64 ? 2 : 4;
@@ -542,6 +565,10 @@ void fill_random_box(const FillTarget& t, const RandomSpec& spec, const uint64_t
   w.row_step = nd >= 2 ? gstep[size_t(nd) - 2] : 0;
   auto task = [&](size_t i) {
     const uint64_t begin = uint64_t(i) * task_elems, end = std::min(n, begin + task_elems);
+    if (inner == 1) {
+      box_column(column, P, w, begin, end);
+      return;
+    }
     if (short_runs && inner < per_block) {  // a block would mostly hold elements outside the box
       box_points(point, P, w, begin, end);
       return;

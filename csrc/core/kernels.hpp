@@ -40,6 +40,15 @@ namespace weightinit {
 // from the one Philox block holding its words and nothing around it: the ends of a box's runs,
 // and runs too short to fill a chunk (a 1-column box is all ends).
 using PointKernel = void (*)(const DistParams& params, const uint64_t* elems, size_t n, void* out);
+// Column kernels: out[i] = element first + i * step for i < n (a box's column: one element per
+// row), the point kernels' values with the indices formed in the loop instead of read from a list.
+struct Column {
+  uint64_t first, step;
+};
+using ColumnKernel = void (*)(const DistParams& params, Column col, size_t n, void* out);
+// Element i of a point kernel's indices: a list, or a column.
+inline uint64_t element(const uint64_t* elems, size_t i) { return elems[i]; }
+inline uint64_t element(Column col, size_t i) { return col.first + i * col.step; }
 // Span kernels: out[i] = element first + i for i < n, from the Philox blocks holding them (each once,
 // at any block alignment): a run's ends, where a whole chunk would compute elements outside the box.
 using SpanKernel = void (*)(const DistParams& params, uint64_t first, size_t n, void* out);
@@ -56,14 +65,17 @@ struct DistTable {
   Kernel trunc_normal[4];
 };
 using PointTable = DistTable<PointKernel>;
+using ColumnTable = DistTable<ColumnKernel>;
 using SpanTable = DistTable<SpanKernel>;
 using BlockTable = DistTable<BlockKernel>;
 
 const PointTable& points_portable();
+const ColumnTable& columns_portable();
 const SpanTable& spans_portable();
 const BlockTable& blocks_portable();
 #if defined(WI_HAVE_AVX2) || defined(__AVX2__)
 const PointTable& points_avx2();
+const ColumnTable& columns_avx2();
 const SpanTable& spans_avx2();
 const BlockTable& blocks_avx2();
 #endif

@@ -636,14 +636,14 @@ inline void philox_lanes(const DistParams& P, const RoundKeys& K, const uint32_t
 // counter, so a batch may cross 2**32 blocks), then body(words, sel, out) writes 32 values of T
 // with sel lane = the element's low bits (which words of the block it takes). The last batch
 // repeats its last element to fill the lanes; only n values reach out.
-template <int Shift, class T, class Body>
-inline void for_points(const DistParams& P, const uint64_t* e, size_t n, T* out, Body body) {
+template <int Shift, class T, class Src, class Body>
+inline void for_points(const DistParams& P, Src e, size_t n, T* out, Body body) {
   const RoundKeys K(P);
   for (size_t i0 = 0; i0 < n; i0 += kPointBatch) {
     const size_t m = std::min(kPointBatch, n - i0);
     alignas(32) uint32_t lo[kPointBatch], hi[kPointBatch], sel[kPointBatch];
     for (size_t i = 0; i < kPointBatch; ++i) {
-      const uint64_t x = e[i0 + (i < m ? i : m - 1)];
+      const uint64_t x = element(e, i0 + (i < m ? i : m - 1));
       lo[i] = uint32_t(x >> Shift);
       hi[i] = uint32_t(x >> Shift >> 32);
       sel[i] = uint32_t(x);
@@ -662,7 +662,8 @@ inline void for_points(const DistParams& P, const uint64_t* e, size_t n, T* out,
   }
 }
 
-void bits_at(const DistParams& P, const uint64_t* e, size_t n, void* out) {
+template <class Src>
+void bits_at(const DistParams& P, Src e, size_t n, void* out) {
   for_points<2>(P, e, n, static_cast<uint32_t*>(out), [](const Words8* w, const __m256i* sel, uint32_t* o) {
     for (int g = 0; g < kGroups; ++g) _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + 8 * g), pick_word(w[g], sel[g]));
   });
@@ -673,16 +674,17 @@ struct PutF32 {
   static void put(float* o, const float* v) { std::memcpy(o, v, kPointBatch * 4); }
   using T = float;
 };
-template <uint16_t (*Round)(float)>
-struct PutHalf {
+template <__m256i (*Round2)(__m256, __m256)>
+struct PutHalf {  // rounded 16 lanes at a time, as the chunk kernels round
   static void put(uint16_t* o, const float* v) {
-    for (size_t i = 0; i < kPointBatch; ++i) o[i] = Round(v[i]);
+    for (size_t i = 0; i < kPointBatch; i += 16)
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + i), Round2(_mm256_load_ps(v + i), _mm256_load_ps(v + i + 8)));
   }
   using T = uint16_t;
 };
 
-template <class Put>
-void uniform_f32_at(const DistParams& P, const uint64_t* e, size_t n, void* out) {
+template <class Put, class Src>
+void uniform_f32_at(const DistParams& P, Src e, size_t n, void* out) {
   using T = typename Put::T;
   for_points<2>(P, e, n, static_cast<T*>(out), [&](const Words8* w, const __m256i* sel, T* o) {
     alignas(32) float v[kPointBatch];
@@ -692,8 +694,8 @@ void uniform_f32_at(const DistParams& P, const uint64_t* e, size_t n, void* out)
   });
 }
 
-template <class Put>
-void normal_f32_at(const DistParams& P, const uint64_t* e, size_t n, void* out) {
+template <class Put, class Src>
+void normal_f32_at(const DistParams& P, Src e, size_t n, void* out) {
   using T = typename Put::T;
   for_points<2>(P, e, n, static_cast<T*>(out), [&](const Words8* w, const __m256i* sel, T* o) {
     U4 r, a;  // the element's pair: words 0, 1 or 2, 3 (bit 1 of the element)
@@ -739,8 +741,8 @@ inline vf32 trunc_f32_lanes(vu32 w, const DistParams& P) {
   return trunc_finish_f32(z, P);
 }
 
-template <class Put>
-void trunc_f32_at(const DistParams& P, const uint64_t* e, size_t n, void* out) {
+template <class Put, class Src>
+void trunc_f32_at(const DistParams& P, Src e, size_t n, void* out) {
   using T = typename Put::T;
   for_points<2>(P, e, n, static_cast<T*>(out), [&](const Words8* w, const __m256i* sel, T* o) {
     alignas(32) float v[kPointBatch];
@@ -756,7 +758,8 @@ inline void pair_int53(const Words8& w, __m256i sel, vf64& lo_half, vf64& hi_hal
   hi_half = int53_f64x4(half(a, 1), half(b, 1));
 }
 
-void uniform_f64_at(const DistParams& P, const uint64_t* e, size_t n, void* out) {
+template <class Src>
+void uniform_f64_at(const DistParams& P, Src e, size_t n, void* out) {
   for_points<1>(P, e, n, static_cast<double*>(out), [&](const Words8* w, const __m256i* sel, double* o) {
     for (int g = 0; g < kGroups; ++g) {
       vf64 x[2];
@@ -767,7 +770,8 @@ void uniform_f64_at(const DistParams& P, const uint64_t* e, size_t n, void* out)
   });
 }
 
-void normal_f64_at(const DistParams& P, const uint64_t* e, size_t n, void* out) {
+template <class Src>
+void normal_f64_at(const DistParams& P, Src e, size_t n, void* out) {
   for_points<1>(P, e, n, static_cast<double*>(out), [&](const Words8* w, const __m256i* sel, double* o) {
     for (int g = 0; g < kGroups; ++g) {
       D2 x01, x23, z0, z1;
@@ -785,7 +789,8 @@ void normal_f64_at(const DistParams& P, const uint64_t* e, size_t n, void* out) 
   });
 }
 
-void trunc_f64_at(const DistParams& P, const uint64_t* e, size_t n, void* out) {
+template <class Src>
+void trunc_f64_at(const DistParams& P, Src e, size_t n, void* out) {
   for_points<1>(P, e, n, static_cast<double*>(out), [&](const Words8* w, const __m256i* sel, double* o) {
     const __m128i ones = _mm_set1_epi32(-1);
     for (int g = 0; g < kGroups; ++g) {
@@ -799,15 +804,20 @@ void trunc_f64_at(const DistParams& P, const uint64_t* e, size_t n, void* out) {
   });
 }
 
-using PutF16 = PutHalf<f32_to_f16>;
-using PutBF16 = PutHalf<f32_to_bf16>;
-const PointTable kPoints = {
-    "avx2",
-    bits_at,
-    {uniform_f32_at<PutF32>, uniform_f64_at, uniform_f32_at<PutF16>, uniform_f32_at<PutBF16>},
-    {normal_f32_at<PutF32>, normal_f64_at, normal_f32_at<PutF16>, normal_f32_at<PutBF16>},
-    {trunc_f32_at<PutF32>, trunc_f64_at, trunc_f32_at<PutF16>, trunc_f32_at<PutBF16>},
-};
+using PutF16 = PutHalf<round2_f16>;
+using PutBF16 = PutHalf<round2_bf16>;
+template <class Src>
+constexpr DistTable<void (*)(const DistParams&, Src, size_t, void*)> point_kernels() {
+  return {
+      "avx2",
+      bits_at<Src>,
+      {uniform_f32_at<PutF32, Src>, uniform_f64_at<Src>, uniform_f32_at<PutF16, Src>, uniform_f32_at<PutBF16, Src>},
+      {normal_f32_at<PutF32, Src>, normal_f64_at<Src>, normal_f32_at<PutF16, Src>, normal_f32_at<PutBF16, Src>},
+      {trunc_f32_at<PutF32, Src>, trunc_f64_at<Src>, trunc_f32_at<PutF16, Src>, trunc_f32_at<PutBF16, Src>},
+  };
+}
+const PointTable kPoints = point_kernels<const uint64_t*>();
+const ColumnTable kColumns = point_kernels<Column>();
 
 // ---- span and block kernels: whole Philox blocks, 32 per pass, every value of each ----
 // Where a pass's blocks come from: a span of elements [first, first + n) (consecutive blocks at any
@@ -991,6 +1001,7 @@ const BlockTable kBlocks = words_table<BlocksOf, BlockKernel>();
 
 const KernelTable& kernels_avx2() { return kTable; }
 const PointTable& points_avx2() { return kPoints; }
+const ColumnTable& columns_avx2() { return kColumns; }
 const SpanTable& spans_avx2() { return kSpans; }
 const BlockTable& blocks_avx2() { return kBlocks; }
 

@@ -137,15 +137,19 @@ void bits_at(const DistParams& P, const uint64_t* e, size_t n, void* out) {
   uint32_t* o = static_cast<uint32_t*>(out);
   for (size_t i = 0; i < n; ++i) o[i] = block(P, e[i] >> 2)[e[i] & 3];
 }
-template <class T, T (*Value)(const DistParams&, uint64_t)>
-void points(const DistParams& P, const uint64_t* e, size_t n, void* out) {
-  T* o = static_cast<T*>(out);
-  for (size_t i = 0; i < n; ++i) o[i] = Value(P, e[i]);
+void bits_column(const DistParams& P, Column c, size_t n, void* out) {
+  uint32_t* o = static_cast<uint32_t*>(out);
+  for (size_t i = 0; i < n; ++i) o[i] = block(P, element(c, i) >> 2)[element(c, i) & 3];
 }
-template <float (*Value)(const DistParams&, uint64_t), uint16_t (*Round)(float)>
-void half_points(const DistParams& P, const uint64_t* e, size_t n, void* out) {
+template <class T, T (*Value)(const DistParams&, uint64_t), class Src = const uint64_t*>
+void points(const DistParams& P, Src e, size_t n, void* out) {
+  T* o = static_cast<T*>(out);
+  for (size_t i = 0; i < n; ++i) o[i] = Value(P, element(e, i));
+}
+template <float (*Value)(const DistParams&, uint64_t), uint16_t (*Round)(float), class Src = const uint64_t*>
+void half_points(const DistParams& P, Src e, size_t n, void* out) {
   uint16_t* o = static_cast<uint16_t*>(out);
-  for (size_t i = 0; i < n; ++i) o[i] = Round(Value(P, e[i]));
+  for (size_t i = 0; i < n; ++i) o[i] = Round(Value(P, element(e, i)));
 }
 
 const PointTable kPoints = {
@@ -157,6 +161,17 @@ const PointTable kPoints = {
      half_points<normal_f32_at, f32_to_bf16>},
     {points<float, trunc_f32_at>, points<double, trunc_f64_at>, half_points<trunc_f32_at, f32_to_f16>,
      half_points<trunc_f32_at, f32_to_bf16>},
+};
+
+const ColumnTable kColumns = {
+    "portable",
+    bits_column,
+    {points<float, uniform_f32_at, Column>, points<double, uniform_f64_at, Column>,
+     half_points<uniform_f32_at, f32_to_f16, Column>, half_points<uniform_f32_at, f32_to_bf16, Column>},
+    {points<float, normal_f32_at, Column>, points<double, normal_f64_at, Column>,
+     half_points<normal_f32_at, f32_to_f16, Column>, half_points<normal_f32_at, f32_to_bf16, Column>},
+    {points<float, trunc_f32_at, Column>, points<double, trunc_f64_at, Column>,
+     half_points<trunc_f32_at, f32_to_f16, Column>, half_points<trunc_f32_at, f32_to_bf16, Column>},
 };
 
 // Spans, element by element: the reference the AVX2 span kernels must match.
@@ -223,6 +238,7 @@ const BlockTable kBlocks = {
 
 const KernelTable& kernels_portable() { return kTable; }
 const PointTable& points_portable() { return kPoints; }
+const ColumnTable& columns_portable() { return kColumns; }
 const SpanTable& spans_portable() { return kSpans; }
 const BlockTable& blocks_portable() { return kBlocks; }
 
