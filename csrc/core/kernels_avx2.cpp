@@ -618,18 +618,46 @@ inline __m256i pick_word(const Words8& w, __m256i sel) {
   return blend_bit(blend_bit(w.x[0], w.x[1], sel, 0), blend_bit(w.x[2], w.x[3], sel, 0), sel, 1);
 }
 
-// Philox of 32 blocks with counters (lo[i], hi[i]) of this stream: Words8 groups as philox_groups.
-inline void philox_lanes(const DistParams& P, const RoundKeys& K, const uint32_t* lo, const uint32_t* hi, Words8* w) {
+// Philox of 32 blocks with counters (lo, hi) of this stream, 8 per vector: Words8 groups as philox_groups.
+inline void philox_lanes(const DistParams& P, const RoundKeys& K, const __m256i* lo, const __m256i* hi, Words8* w) {
   const __m256i s0 = _mm256_set1_epi32(int32_t(P.s0)), s1 = _mm256_set1_epi32(int32_t(P.s1));
   const __m256i m0 = _mm256_set1_epi32(int32_t(kPhiloxM0)), m1 = _mm256_set1_epi32(int32_t(kPhiloxM1));
   for (int g = 0; g < kGroups; ++g) {
-    w[g].x[0] = _mm256_load_si256(reinterpret_cast<const __m256i*>(lo + 8 * g));
-    w[g].x[1] = _mm256_load_si256(reinterpret_cast<const __m256i*>(hi + 8 * g));
+    w[g].x[0] = lo[g];
+    w[g].x[1] = hi[g];
     w[g].x[2] = s0;
     w[g].x[3] = s1;
   }
 #pragma GCC unroll 10
   for (int r = 0; r < kPhiloxRounds; ++r) round_all(w, K.k0[r], K.k1[r], m0, m1);
+}
+inline void philox_lanes(const DistParams& P, const RoundKeys& K, const uint32_t* lo, const uint32_t* hi, Words8* w) {
+  __m256i lv[kGroups], hv[kGroups];
+  for (int g = 0; g < kGroups; ++g) {
+    lv[g] = _mm256_load_si256(reinterpret_cast<const __m256i*>(lo + 8 * g));
+    hv[g] = _mm256_load_si256(reinterpret_cast<const __m256i*>(hi + 8 * g));
+  }
+  philox_lanes(P, K, lv, hv, w);
+}
+
+// A list's counters come one by one (below); a column's, when its step is whole blocks and the
+// batch's used lanes share the high counter word, are lo0 + lane * step in the lanes and its word
+// selector is one constant. Lanes past m are computed and dropped.
+template <int Shift>
+inline bool lane_counters(const uint64_t*, size_t, size_t, __m256i*, __m256i*, __m256i*) { return false; }
+template <int Shift>
+inline bool lane_counters(Column c, size_t i0, size_t m, __m256i* lo, __m256i* hi, __m256i* sel) {
+  const uint64_t x0 = c.first + i0 * c.step, b0 = x0 >> Shift, b1 = (x0 + (m - 1) * c.step) >> Shift;
+  if (c.step % (uint64_t(1) << Shift) != 0 || (b0 >> 32) != (b1 >> 32)) return false;
+  const __m256i bs = _mm256_set1_epi32(int32_t(uint32_t(c.step >> Shift)));
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  for (int g = 0; g < kGroups; ++g) {
+    const __m256i idx = _mm256_add_epi32(lane, _mm256_set1_epi32(8 * g));
+    lo[g] = _mm256_add_epi32(_mm256_set1_epi32(int32_t(uint32_t(b0))), _mm256_mullo_epi32(idx, bs));
+    hi[g] = _mm256_set1_epi32(int32_t(uint32_t(b0 >> 32)));
+    sel[g] = _mm256_set1_epi32(int32_t(uint32_t(x0)));
+  }
+  return true;
 }
 
 // Elements e[0 .. n) in batches of 32: Philox of their blocks e >> Shift (each lane its own
@@ -641,17 +669,23 @@ inline void for_points(const DistParams& P, Src e, size_t n, T* out, Body body) 
   const RoundKeys K(P);
   for (size_t i0 = 0; i0 < n; i0 += kPointBatch) {
     const size_t m = std::min(kPointBatch, n - i0);
-    alignas(32) uint32_t lo[kPointBatch], hi[kPointBatch], sel[kPointBatch];
-    for (size_t i = 0; i < kPointBatch; ++i) {
-      const uint64_t x = element(e, i0 + (i < m ? i : m - 1));
-      lo[i] = uint32_t(x >> Shift);
-      hi[i] = uint32_t(x >> Shift >> 32);
-      sel[i] = uint32_t(x);
+    __m256i lv[kGroups], hv[kGroups], sv[kGroups];
+    if (!lane_counters<Shift>(e, i0, m, lv, hv, sv)) {
+      alignas(32) uint32_t lo[kPointBatch], hi[kPointBatch], sel[kPointBatch];
+      for (size_t i = 0; i < kPointBatch; ++i) {
+        const uint64_t x = element(e, i0 + (i < m ? i : m - 1));
+        lo[i] = uint32_t(x >> Shift);
+        hi[i] = uint32_t(x >> Shift >> 32);
+        sel[i] = uint32_t(x);
+      }
+      for (int g = 0; g < kGroups; ++g) {
+        lv[g] = _mm256_load_si256(reinterpret_cast<const __m256i*>(lo + 8 * g));
+        hv[g] = _mm256_load_si256(reinterpret_cast<const __m256i*>(hi + 8 * g));
+        sv[g] = _mm256_load_si256(reinterpret_cast<const __m256i*>(sel + 8 * g));
+      }
     }
     Words8 w[kGroups];
-    __m256i sv[kGroups];
-    for (int g = 0; g < kGroups; ++g) sv[g] = _mm256_load_si256(reinterpret_cast<const __m256i*>(sel + 8 * g));
-    philox_lanes(P, K, lo, hi, w);
+    philox_lanes(P, K, lv, hv, w);
     if (m == kPointBatch) {
       body(static_cast<const Words8*>(w), static_cast<const __m256i*>(sv), out + i0);
     } else {
