@@ -376,3 +376,62 @@ def test_strided_views_with_long_runs(kind, dt):
         inside = np.zeros(base.shape, bool)
         make(inside)[...] = True
         assert not base[~inside].view(np.uint8).any()
+
+
+def _column_cases(dt):
+    """(global shape, start, rows): widths whose row step keeps a column in one word of its block
+    (multiples of 4 elements, of 2 for float64) and widths that move it, odd starts and row counts
+    that leave a partial batch of 32."""
+    return [((300, 4096), (5, 1234), 295), ((301, 64), (0, 63), 301), ((300, 6), (7, 1), 77),
+            ((200, 7), (3, 4), 197), ((150, 5), (1, 0), 33), ((90, 1), (2, 0), 88), ((40, 516), (39, 515), 1)]
+
+
+@pytest.mark.parametrize("isa_name", AVAILABLE_ISAS)
+@pytest.mark.parametrize("kind,dt", DTYPE_KIND)
+def test_column_boxes_are_the_full_fills_column(isa_name, kind, dt):
+    # the column kernels: contiguous (n, 1) boxes written in place, strided and reversed views scattered
+    before = _core.isa()
+    _core.set_isa(isa_name)
+    try:
+        for g, (r0, c0), rows in _column_cases(dt):
+            full = np.empty(g, np_dtype(dt))
+            box_fill(kind, full, seed=SEED, stream=STREAM, offset=11)
+            want = full[r0:r0 + rows, c0:c0 + 1]
+            local = np.empty((rows, 1), np_dtype(dt))
+            box_fill(kind, local, seed=SEED, stream=STREAM, offset=11, global_shape=g, start=(r0, c0))
+            assert same_bits(local, want), (g, r0, c0)
+            base = np.zeros((rows, 3), np_dtype(dt))
+            for view in (base[:, 1:2], base[::-1, 2:3]):
+                box_fill(kind, view, seed=SEED, stream=STREAM, offset=11, global_shape=g, start=(r0, c0))
+                assert same_bits(view, want), (g, r0, c0)
+            assert not np.ascontiguousarray(base[:, 0]).view(np.uint8).any()  # nothing beside the views
+    finally:
+        _core.set_isa(before)
+
+
+@pytest.mark.parametrize("isa_name", AVAILABLE_ISAS)
+@pytest.mark.parametrize("kind,dt", DTYPE_KIND)
+def test_column_boxes_across_2_32_blocks_and_in_3d(isa_name, kind, dt):
+    # a column whose Philox block crosses 2**32 mid-batch (the high counter word changes between
+    # lanes), and 1-wide boxes of a 3-D tensor (one column per leading index)
+    before = _core.isa()
+    _core.set_isa(isa_name)
+    per_block = 2 if dt == "float64" else 4
+    try:
+        for width in (4, 7, 516):
+            offset = 2**32 * per_block - 20 * width + 1
+            full = np.empty((45, width), np_dtype(dt))
+            box_fill(kind, full, seed=SEED, stream=STREAM, offset=offset)
+            local = np.empty((43, 1), np_dtype(dt))
+            box_fill(kind, local, seed=SEED, stream=STREAM, offset=offset, global_shape=(45, width),
+                     start=(1, width - 1))
+            assert same_bits(local, full[1:44, width - 1:width]), width
+        g = (5, 37, 12)
+        full = np.empty(g, np_dtype(dt))
+        box_fill(kind, full, seed=SEED, stream=STREAM)
+        for start, shape in [((1, 3, 11), (4, 34, 1)), ((0, 0, 0), (5, 37, 1)), ((2, 36, 5), (3, 1, 1))]:
+            local = np.empty(shape, np_dtype(dt))
+            box_fill(kind, local, seed=SEED, stream=STREAM, threads=2, global_shape=g, start=start)
+            assert same_bits(local, full[slices(start, shape)]), start
+    finally:
+        _core.set_isa(before)
