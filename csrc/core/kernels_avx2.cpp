@@ -619,6 +619,9 @@ inline __m256i pick_word(const Words8& w, __m256i sel) {
 }
 
 // Philox of 32 blocks with counters (lo, hi) of this stream, 8 per vector: Words8 groups as philox_groups.
+// Pair 0 or 1: only words 0, 1 (resp. 2, 3) are needed, which the last round makes from one of its
+// two products; the other two words are left as the round before made them.
+template <int Pair = -1>
 inline void philox_lanes(const DistParams& P, const RoundKeys& K, const __m256i* lo, const __m256i* hi, Words8* w) {
   const __m256i s0 = _mm256_set1_epi32(int32_t(P.s0)), s1 = _mm256_set1_epi32(int32_t(P.s1));
   const __m256i m0 = _mm256_set1_epi32(int32_t(kPhiloxM0)), m1 = _mm256_set1_epi32(int32_t(kPhiloxM1));
@@ -628,8 +631,24 @@ inline void philox_lanes(const DistParams& P, const RoundKeys& K, const __m256i*
     w[g].x[2] = s0;
     w[g].x[3] = s1;
   }
+  constexpr int kFull = Pair < 0 ? kPhiloxRounds : kPhiloxRounds - 1;
 #pragma GCC unroll 10
-  for (int r = 0; r < kPhiloxRounds; ++r) round_all(w, K.k0[r], K.k1[r], m0, m1);
+  for (int r = 0; r < kFull; ++r) round_all(w, K.k0[r], K.k1[r], m0, m1);
+  if constexpr (Pair >= 0) {
+    constexpr int r = kPhiloxRounds - 1;
+    for (int g = 0; g < kGroups; ++g) {
+      __m256i h, l;
+      if constexpr (Pair == 0) {
+        mulhilo(w[g].x[2], m1, h, l);
+        w[g].x[0] = _mm256_xor_si256(_mm256_xor_si256(h, w[g].x[1]), K.k0[r]);
+        w[g].x[1] = l;
+      } else {
+        mulhilo(w[g].x[0], m0, h, l);
+        w[g].x[2] = _mm256_xor_si256(_mm256_xor_si256(h, w[g].x[3]), K.k1[r]);
+        w[g].x[3] = l;
+      }
+    }
+  }
 }
 inline void philox_lanes(const DistParams& P, const RoundKeys& K, const uint32_t* lo, const uint32_t* hi, Words8* w) {
   __m256i lv[kGroups], hv[kGroups];
@@ -664,13 +683,24 @@ inline bool lane_counters(Column c, size_t i0, size_t m, __m256i* lo, __m256i* h
 // counter, so a batch may cross 2**32 blocks), then body(words, sel, out) writes 32 values of T
 // with sel lane = the element's low bits (which words of the block it takes). The last batch
 // repeats its last element to fill the lanes; only n values reach out.
-template <int Shift, class T, class Src, class Body>
+// PairOnly: body reads only the element's pair of words (words 0, 1 or 2, 3 by bit Shift - 1 of
+// the element), so lanes that share one selector skip the other pair's last-round product.
+template <int Shift, bool PairOnly, class T, class Src, class Body>
 inline void for_points(const DistParams& P, Src e, size_t n, T* out, Body body) {
   const RoundKeys K(P);
   for (size_t i0 = 0; i0 < n; i0 += kPointBatch) {
     const size_t m = std::min(kPointBatch, n - i0);
     __m256i lv[kGroups], hv[kGroups], sv[kGroups];
-    if (!lane_counters<Shift>(e, i0, m, lv, hv, sv)) {
+    Words8 w[kGroups];
+    if (lane_counters<Shift>(e, i0, m, lv, hv, sv)) {
+      if (!PairOnly) {
+        philox_lanes(P, K, lv, hv, w);
+      } else if ((element(e, i0) >> (Shift - 1)) & 1) {
+        philox_lanes<1>(P, K, lv, hv, w);
+      } else {
+        philox_lanes<0>(P, K, lv, hv, w);
+      }
+    } else {
       alignas(32) uint32_t lo[kPointBatch], hi[kPointBatch], sel[kPointBatch];
       for (size_t i = 0; i < kPointBatch; ++i) {
         const uint64_t x = element(e, i0 + (i < m ? i : m - 1));
@@ -683,9 +713,8 @@ inline void for_points(const DistParams& P, Src e, size_t n, T* out, Body body) 
         hv[g] = _mm256_load_si256(reinterpret_cast<const __m256i*>(hi + 8 * g));
         sv[g] = _mm256_load_si256(reinterpret_cast<const __m256i*>(sel + 8 * g));
       }
+      philox_lanes(P, K, lv, hv, w);
     }
-    Words8 w[kGroups];
-    philox_lanes(P, K, lv, hv, w);
     if (m == kPointBatch) {
       body(static_cast<const Words8*>(w), static_cast<const __m256i*>(sv), out + i0);
     } else {
@@ -698,7 +727,7 @@ inline void for_points(const DistParams& P, Src e, size_t n, T* out, Body body) 
 
 template <class Src>
 void bits_at(const DistParams& P, Src e, size_t n, void* out) {
-  for_points<2>(P, e, n, static_cast<uint32_t*>(out), [](const Words8* w, const __m256i* sel, uint32_t* o) {
+  for_points<2, true>(P, e, n, static_cast<uint32_t*>(out), [](const Words8* w, const __m256i* sel, uint32_t* o) {
     for (int g = 0; g < kGroups; ++g) _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + 8 * g), pick_word(w[g], sel[g]));
   });
 }
@@ -720,7 +749,7 @@ struct PutHalf {  // rounded 16 lanes at a time, as the chunk kernels round
 template <class Put, class Src>
 void uniform_f32_at(const DistParams& P, Src e, size_t n, void* out) {
   using T = typename Put::T;
-  for_points<2>(P, e, n, static_cast<T*>(out), [&](const Words8* w, const __m256i* sel, T* o) {
+  for_points<2, true>(P, e, n, static_cast<T*>(out), [&](const Words8* w, const __m256i* sel, T* o) {
     alignas(32) float v[kPointBatch];
     for (int g = 0; g < kGroups; ++g)
       _mm256_store_ps(v + 8 * g, affine(u01_f32<vf32>(vu32(pick_word(w[g], sel[g]))), vf32(P.lo32), vf32(P.scale32)).v);
@@ -731,7 +760,7 @@ void uniform_f32_at(const DistParams& P, Src e, size_t n, void* out) {
 template <class Put, class Src>
 void normal_f32_at(const DistParams& P, Src e, size_t n, void* out) {
   using T = typename Put::T;
-  for_points<2>(P, e, n, static_cast<T*>(out), [&](const Words8* w, const __m256i* sel, T* o) {
+  for_points<2, true>(P, e, n, static_cast<T*>(out), [&](const Words8* w, const __m256i* sel, T* o) {
     U4 r, a;  // the element's pair: words 0, 1 or 2, 3 (bit 1 of the element)
     for (int g = 0; g < kGroups; ++g) {
       r.v[g] = blend_bit(w[g].x[0], w[g].x[2], sel[g], 1);
@@ -778,7 +807,7 @@ inline vf32 trunc_f32_lanes(vu32 w, const DistParams& P) {
 template <class Put, class Src>
 void trunc_f32_at(const DistParams& P, Src e, size_t n, void* out) {
   using T = typename Put::T;
-  for_points<2>(P, e, n, static_cast<T*>(out), [&](const Words8* w, const __m256i* sel, T* o) {
+  for_points<2, true>(P, e, n, static_cast<T*>(out), [&](const Words8* w, const __m256i* sel, T* o) {
     alignas(32) float v[kPointBatch];
     for (int g = 0; g < kGroups; ++g) _mm256_store_ps(v + 8 * g, trunc_f32_lanes(vu32(pick_word(w[g], sel[g])), P).v);
     Put::put(o, v);
@@ -794,7 +823,7 @@ inline void pair_int53(const Words8& w, __m256i sel, vf64& lo_half, vf64& hi_hal
 
 template <class Src>
 void uniform_f64_at(const DistParams& P, Src e, size_t n, void* out) {
-  for_points<1>(P, e, n, static_cast<double*>(out), [&](const Words8* w, const __m256i* sel, double* o) {
+  for_points<1, true>(P, e, n, static_cast<double*>(out), [&](const Words8* w, const __m256i* sel, double* o) {
     for (int g = 0; g < kGroups; ++g) {
       vf64 x[2];
       pair_int53(w[g], sel[g], x[0], x[1]);
@@ -806,7 +835,7 @@ void uniform_f64_at(const DistParams& P, Src e, size_t n, void* out) {
 
 template <class Src>
 void normal_f64_at(const DistParams& P, Src e, size_t n, void* out) {
-  for_points<1>(P, e, n, static_cast<double*>(out), [&](const Words8* w, const __m256i* sel, double* o) {
+  for_points<1, false>(P, e, n, static_cast<double*>(out), [&](const Words8* w, const __m256i* sel, double* o) {
     for (int g = 0; g < kGroups; ++g) {
       D2 x01, x23, z0, z1;
       for (int h = 0; h < 2; ++h) {
@@ -825,7 +854,7 @@ void normal_f64_at(const DistParams& P, Src e, size_t n, void* out) {
 
 template <class Src>
 void trunc_f64_at(const DistParams& P, Src e, size_t n, void* out) {
-  for_points<1>(P, e, n, static_cast<double*>(out), [&](const Words8* w, const __m256i* sel, double* o) {
+  for_points<1, true>(P, e, n, static_cast<double*>(out), [&](const Words8* w, const __m256i* sel, double* o) {
     const __m128i ones = _mm_set1_epi32(-1);
     for (int g = 0; g < kGroups; ++g) {
       const __m256i a = blend_bit(w[g].x[0], w[g].x[2], sel[g], 0), b = blend_bit(w[g].x[1], w[g].x[3], sel[g], 0);
