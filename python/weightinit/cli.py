@@ -82,12 +82,13 @@ def _add_init(sub: Any) -> None:
                     "complete; an existing file is replaced only with --force.",
         epilog=f"Architectures: {', '.join(names())} (see 'weightinit list'). "
                "Example: weightinit init llama-7b --dtype bf16 --seed 0")
-    pi.add_argument("model", nargs="?", default="gpt2", metavar="ARCH|SPEC.json",
-                    help="a built-in architecture or a model spec file (default: gpt2)")
-    pi.add_argument("--dtype", default="float32", type=_dtype, metavar="DTYPE",
+    pi.add_argument("model", nargs="?", default=None, metavar="ARCH|SPEC.json|config.json",
+                    help="a built-in architecture, a model spec file, or a Hugging Face "
+                         "config.json (or a directory holding one) (default: gpt2)")
+    pi.add_argument("--dtype", default=None, type=_dtype, metavar="DTYPE",
                     help="dtype of the tensors: float32, bfloat16, float16, float64, or fp32, "
                          "bf16, fp16, half, float (torch's: float32), double, torch.bfloat16, "
-                         "... (default: float32)")
+                         "... (default: float32, or a Hugging Face config's dtype)")
     pi.add_argument("--seed", type=_seed, default=None,
                     help="seed, an integer in [0, 2**64) (default: a fresh random seed, printed "
                          "and stored in the file's metadata)")
@@ -112,6 +113,16 @@ def _add_init(sub: Any) -> None:
                     help="no progress bar and no messages on stderr except errors")
     pi.add_argument("--fsync", action="store_true",
                     help="wait until the data is on disk before renaming the file into place")
+    hf = pi.add_argument_group("Hugging Face configs (writes a from_pretrained directory)")
+    hf.add_argument("--hf", metavar="MODEL_TYPE", default=None,
+                    help="a transformers model_type (llama, mistral, qwen2, qwen3, gemma, gemma2, "
+                         "phi3, gpt2, gpt_neox, bert, vit) with its default config")
+    hf.add_argument("--set", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
+                    help="config fields (values parsed as JSON, else a string)")
+    hf.add_argument("--head", action="store_true", default=None,
+                    help="the LM-head model's names (default: the config's architectures)")
+    hf.add_argument("--max-shard-size", default="5GB", metavar="SIZE",
+                    help="shard above this size, HF's convention (default: 5GB = 5*10**9 bytes)")
     pi.set_defaults(run=_cmd_init)
 
 
@@ -307,8 +318,18 @@ def _load_hint(out: str) -> str:
 
 
 def _cmd_init(args: Any) -> int:
+    from . import hf
     from . import safetensors_io as st
 
+    if args.hf or args.set or args.head or (args.model and hf.is_config(args.model)):
+        try:
+            return hf.cli_init(args)
+        except (ValueError, TypeError) as exc:
+            raise _UsageError(str(exc)) from None
+        except FileExistsError as exc:
+            raise _Failure(f"{exc}; pass --force to replace it") from None
+    args.model = args.model or "gpt2"
+    args.dtype = args.dtype or "float32"
     spec, stem = _load_model(args.model)
     out = args.out or f"{re.sub(r'[^A-Za-z0-9_.+-]+', '-', stem)}-init.safetensors"
     seed = args.seed if args.seed is not None else secrets.randbits(64)
