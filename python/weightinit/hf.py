@@ -364,17 +364,23 @@ def spec_from_config(config: Union[Mapping[str, Any], str, os.PathLike], *,
 
 
 def parse_size(size: Union[int, str]) -> int:
-    """Bytes of a size as transformers' ``max_shard_size`` reads it: an int, or "5GB"
-    (10**9), "500MB", "2GiB" (2**30), "100KB"."""
+    """Bytes of a size as transformers' ``convert_file_size_to_int`` reads ``max_shard_size``:
+    an int (or a string of digits), or digits and a unit: "5GB" = 5 * 10**9, "500MB", "100KB",
+    "2GiB" = 2 * 2**30, "MiB", "KiB"; a lowercase final "b" ("5Gb") means bits (/ 8)."""
+    if isinstance(size, str) and size.strip().isdigit():
+        size = int(size)
     if isinstance(size, int) and not isinstance(size, bool) and size > 0:
         return size
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B|B)?\s*", str(size), re.IGNORECASE)
-    if isinstance(size, bool) or m is None or float(m[1]) <= 0:
-        raise ValueError(f"max_shard_size must be a positive int of bytes or a size such as "
-                         f"'5GB', '500MB', '2GiB', got {size!r}")
-    unit = (m[2] or "B").upper()
-    mult = 1 if unit == "B" else (1024 if "I" in unit else 1000) ** ("KMGT".index(unit[0]) + 1)
-    return int(float(m[1]) * mult)
+    m = re.fullmatch(r"(\d+)([KMG])(I?)(B)", size, re.IGNORECASE) if isinstance(size, str) else None
+    if m is None or int(m[1]) <= 0:
+        raise ValueError(f"max_shard_size must be a positive int of bytes or digits and a unit "
+                         f"(KB, MB, GB = 10**3.., KiB, MiB, GiB = 2**10..), such as '5GB', got "
+                         f"{size!r}")
+    power = "KMG".index(m[2].upper()) + 1
+    if m[3]:
+        return int(m[1]) * 2 ** (10 * power)
+    n = int(m[1]) * 10 ** (3 * power)
+    return n // 8 if m[4] == "b" else n  # transformers: "Gb" is gigabits
 
 
 def _shards(spec: ModelSpec, dtype: str, limit: int) -> List[List[str]]:
