@@ -105,7 +105,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None)
     args = ap.parse_args()
     cfg = dict(LLAMA_1B, num_hidden_layers=args.layers)
-    with tempfile.TemporaryDirectory(dir=os.path.dirname(os.path.abspath(__file__))) as d:
+    with tempfile.TemporaryDirectory() as d:  # never inside the worktree: git would see GBs
         r = measure(cfg, d, args.threads)
         _same_layout(r["wi_out"], r["hf_out"])
         size = sum(os.path.getsize(os.path.join(r["wi_out"], f)) for f in os.listdir(r["wi_out"]))

@@ -299,13 +299,12 @@ def _vit(cfg: Mapping[str, Any]) -> Dict[str, Param]:
         "embeddings.patch_embeddings.projection.bias": Param((d,), "zeros_")}
     for i in range(nl):
         L = f"layers.{i}"
-        for k in ("q_proj", "k_proj", "v_proj"):
-            _linear(p, f"{L}.attention.{k}", d, d, std, qkv)
-        _linear(p, f"{L}.attention.o_proj", d, d, std, True)
-        _norm(p, f"{L}.layernorm_before", d, True)
-        _norm(p, f"{L}.layernorm_after", d, True)
-        _linear(p, f"{L}.mlp.fc1", ff, d, std, True)
-        _linear(p, f"{L}.mlp.fc2", d, ff, std, True)
+        for k, bias in (("q_proj", qkv), ("k_proj", qkv), ("v_proj", qkv), ("o_proj", True)):
+            _linear(p, f"{L}.attention.{k}", d, d, std, bias)
+        for ln in ("layernorm_before", "layernorm_after"):
+            _norm(p, f"{L}.{ln}", d, True)
+        for k, out_f, in_f in (("fc1", ff, d), ("fc2", d, ff)):
+            _linear(p, f"{L}.mlp.{k}", out_f, in_f, std, True)
     _norm(p, "layernorm", d, True)
     _linear(p, "pooler.dense", d, d, std, True)
     return p
