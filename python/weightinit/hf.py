@@ -481,7 +481,7 @@ def is_config(path: str) -> bool:
         return False
     try:
         d = load_config(path)
-    except (OSError, ValueError, UnicodeDecodeError):
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError):
         return False  # the spec reader reports it
     return "model_type" in d and "params" not in d
 
