@@ -165,3 +165,28 @@ def test_check_table_and_cli(capsys, rows):
     assert cli.main(["recommend", "--check", "linear"]) == 0
     out = capsys.readouterr().out
     assert "linear" in out and "healthy" in out and "yes" in out
+
+
+def test_finite_width_spread_marks_where_the_theory_does_not_apply():
+    # He on GELU / Mish: the variance maps shrink slowly through q ~ 1 and amplify each layer's
+    # O(1/sqrt(width)) error (measured at width 512, seeds 0-2, GELU: 5e-12 .. 1e-5 against
+    # 1.8e-12; at width 2048 all three within 3.5x); ReLU's log-slope is 1 everywhere
+    relu = mf.finite_width_spread("relu", 2.0, width=512)
+    assert relu == pytest.approx(math.exp(math.sqrt(2 / 512 * 50)), rel=1e-6) and relu < 2
+    for act in ("gelu", "mish"):
+        at512 = mf.finite_width_spread(act, 2.0, width=512)
+        at2048 = mf.finite_width_spread(act, 2.0, width=2048)
+        assert at512 > 2 > at2048
+        assert math.log(at2048) == pytest.approx(math.log(at512) / 2, rel=1e-9)  # 1/sqrt(width)
+    for act in ("tanh", "selu", "gelu", "mish"):  # the critical points are well conditioned
+        vb = mf.CRITICAL_BIAS_VAR[act]
+        assert mf.finite_width_spread(act, mf.critical_weight_var(act, vb), vb) < 2
+
+
+def test_check_table_says_why_a_row_does_not_apply():
+    row = mf.CheckRow("gelu", "kaiming_normal", 2.0, 0.0, 1.8e-12, 7.3e-12, 3.3e-9, 6e-8,
+                      ("vanishing",) * 3, False, 3.7)
+    assert "no (width: +-x3.7)" in mf.check_table([row])
+    ok = mf.CheckRow("relu", "kaiming_normal", 2.0, 0.0, 1, 1, 1.4, 1.1, ("healthy",) * 3,
+                     True, 1.56)
+    assert "| yes |" in mf.check_table([ok], markdown=True)

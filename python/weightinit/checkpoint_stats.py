@@ -93,8 +93,12 @@ class CheckpointReport:
     bytes: int
     seconds: float
 
-    def table(self) -> str:
-        """The per-tensor table, flagged rows marked with ``!`` and their reasons below."""
+    def table(self) -> None:
+        """Print the per-tensor table, flagged rows marked with ``!`` and their reasons below
+        (``str(report)`` is the same text; None returned so a REPL does not echo it again)."""
+        print(self)
+
+    def __str__(self) -> str:
         w = max([len(n) for n in self.tensors] + [6])
         head = (f"  {'tensor':<{w}} {'shape':<16} {'dtype':<8} {'mean':>10} {'std':>10} "
                 f"{'min':>10} {'max':>10} {'zeros':>6} {'nonfin':>6}")
@@ -117,8 +121,6 @@ class CheckpointReport:
         elif self.checked:
             rows.append("every tensor fits its initializer")
         return "\n".join(rows)
-
-    __str__ = table
 
     def to_dict(self) -> Dict[str, Any]:
         return {"path": self.path, "checked": self.checked, "flagged": list(self.flagged),

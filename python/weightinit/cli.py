@@ -519,7 +519,7 @@ def _cmd_inspect(args) -> int:
                       threads=args.threads)
     except (ValueError, TypeError, FileNotFoundError) as exc:
         raise _UsageError(str(exc)) from None
-    print(json.dumps(rep.to_dict(), indent=1) if args.json else rep.table())
+    print(json.dumps(rep.to_dict(), indent=1) if args.json else rep)
     if args.plot:
         try:
             plot(rep, args.plot, tensors)

@@ -87,7 +87,8 @@ class Diagnosis:
     """What :func:`diagnose` found: ``layers`` (one :class:`LayerStats` each), ``verdict`` (a
     sentence with one word of :data:`VERDICTS`), ``word`` (that word), ``concerns``
     ("activations", "gradients" or "" when healthy), ``layer`` (where it starts, 0 when healthy).
-    ``print(diagnosis)`` or ``diagnosis.table()`` shows the table; ``to_dict()`` gives JSON data."""
+    ``diagnosis.table()`` (or ``print(diagnosis)``) prints the table, ``str(diagnosis)`` is its
+    text; ``to_dict()`` gives strict JSON data (non-finite numbers become ``None``)."""
 
     widths: tuple
     activation: str
@@ -125,8 +126,12 @@ class Diagnosis:
             raise ValueError(f"name must be one of {', '.join(_COLUMNS)}, got {name!r}")
         return np.array([getattr(s, name) for s in self.layers])
 
-    def table(self) -> str:
-        """The per-layer table and the verdict, as text."""
+    def table(self) -> None:
+        """Print the per-layer table and the verdict (``str(diagnosis)`` is the same text);
+        returns None so a REPL does not echo the table a second time as a quoted string."""
+        print(self)
+
+    def __str__(self) -> str:
         head = (f"{'layer':>5} {'width':>6} {'act mean':>9} {'act var':>10} {'(theory)':>10} "
                 f"{'act/L1':>9} {'sat':>5} {'dead':>5} {'grad var':>10} {'(theory)':>10} "
                 f"{'grad/L1':>9}")
@@ -141,10 +146,9 @@ class Diagnosis:
         rows.append(self.verdict)
         return "\n".join(rows)
 
-    __str__ = table
-
     def to_dict(self) -> Dict[str, Any]:
-        """Plain data (JSON-serializable; non-finite numbers stay floats)."""
+        """Plain data: ``json.dumps(d.to_dict(), allow_nan=False)`` works; a ratio with no value
+        (0/0 after all-zero weights) or an overflowed variance is ``None`` (JSON null)."""
         return {
             "widths": list(self.widths), "activation": self.activation, "scheme": self.scheme,
             "scheme_kwargs": {k: _plain(v) for k, v in self.scheme_kwargs.items()},
@@ -161,7 +165,8 @@ def _plain(v: Any) -> Any:
     if isinstance(v, (numbers.Integral,)):
         return int(v)
     if isinstance(v, numbers.Real):
-        return float(v)
+        # NaN / inf are not JSON; None says "no finite value" to every JSON reader
+        return float(v) if math.isfinite(v) else None
     return v if isinstance(v, (str, list, dict, type(None))) else repr(v)
 
 
@@ -184,6 +189,8 @@ def _div(a: float, b: float) -> float:
 # ------------------------------------------------------------------------------ input checks
 
 def _check_widths(widths: Any) -> tuple:
+    if isinstance(widths, np.ndarray) and widths.ndim == 1:  # np.full(31, 256) is a fair input
+        widths = widths.tolist()
     if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence):
         raise TypeError(f"widths must be a sequence of ints (layer widths, the input's first), "
                         f"got {type(widths).__name__}")
@@ -301,8 +308,13 @@ def _measure(widths: Any, activation: Any, scheme: Any, batch: int, seed: int, b
     fwd: List[dict] = []
     # every fill before the first product: BLAS's spinning threads would slow the fills' threads
     for k in range(1, n + 1):
-        w = np.empty((widths[k], widths[k - 1]), f32)
-        fill(w, seed, f"diagnose.layer{k}.weight")
+        # zeros, not empty: a callable that forgets to fill must not leave leftover memory
+        w = np.zeros((widths[k], widths[k - 1]), f32)
+        try:
+            fill(w, seed, f"diagnose.layer{k}.weight")
+        except ValueError as exc:  # e.g. dirac_ on a matrix: say which argument is at fault
+            msg = str(exc)
+            raise ValueError(msg if msg.startswith("scheme ") else f"scheme {scheme_name}: {msg}") from exc
         weights.append(w)
     a = x
     for k, w in enumerate(weights, 1):

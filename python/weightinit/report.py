@@ -180,12 +180,16 @@ def _draw(plt: Any, out: str, names: List[str], diags: List[Diagnosis], acts: Li
         # exact zeros (a ReLU's off half) are left out: they would flatten every other bin
         _hist(axes[i][0], [(j + 1, acts[i][j][acts[i][j] != 0]) for j in idx], bins,
               "activation value (exact zeros left out)")
-        # gradients at their true scale (the backward pass carries it apart, in float64)
-        _hist(axes[i][1], [(j + 1, grads[i][j][0].ravel().astype(np.float64) * grads[i][j][1])
-                           for j in idx], bins, "back-propagated gradient dL/dz")
+        # gradients at their true scale (the backward pass carries it apart, in float64); the
+        # exact zeros behind a ReLU's off units would otherwise be one spike hiding the shape
+        g = [(j + 1, grads[i][j][0].ravel().astype(np.float64) * grads[i][j][1]) for j in idx]
+        _hist(axes[i][1], [(j, v[v != 0]) for j, v in g], bins,
+              "back-propagated gradient dL/dz (exact zeros left out)")
         axes[i][0].set_title(f"{name}: activations ({d.word})", fontsize=9)
         axes[i][1].set_title(f"{name}: gradients", fontsize=9)
-        axes[i][0].legend(fontsize=6)
+        axes[i][0].set_ylabel("fraction per bin", fontsize=8)
+        for ax in axes[i]:
+            ax.legend(fontsize=6)
     va, vg = axes[-1]
     for name, d in zip(names, diags):
         layers = np.arange(1, len(d.layers) + 1)
