@@ -247,24 +247,26 @@ PYBIND11_MODULE(_core, m) {
         else if (dtype == "BF16") d = DType::BF16;
         else throw py::value_error("dtype must be one of 'F32', 'F64', 'F16', 'BF16'; got '" + dtype + "'");
         threads = check_threads(threads);
-        Py_buffer view;  // read-only is fine: nothing is written; contiguous, so no copy is made
-        if (PyObject_GetBuffer(obj.ptr(), &view, PyBUF_ANY_CONTIGUOUS) != 0) {
+        struct Buffer {  // released on every path out, exceptions included
+          Py_buffer v;
+          ~Buffer() { PyBuffer_Release(&v); }
+        };
+        Buffer buf;  // read-only is fine: nothing is written; contiguous, so no copy is made
+        if (PyObject_GetBuffer(obj.ptr(), &buf.v, PyBUF_ANY_CONTIGUOUS) != 0) {
           PyErr_Clear();
+          buf.v.obj = nullptr;  // PyBuffer_Release of an unfilled view does nothing
           throw py::type_error("buffer must be a contiguous buffer (a NumPy array, bytes or memoryview)");
         }
         const size_t isz = d == DType::F64 ? 8 : d == DType::F32 ? 4 : 2;
-        const size_t nbytes = size_t(view.len);
-        if (nbytes % isz != 0) {
-          PyBuffer_Release(&view);
-          throw py::value_error("buffer length " + std::to_string(nbytes) + " is not a multiple of the " +
-                                dtype + " item size " + std::to_string(isz));
-        }
+        const size_t nbytes = size_t(buf.v.len);
+        if (nbytes % isz != 0)
+          throw py::value_error("buffer length " + std::to_string(nbytes) + " is not a multiple of the " + dtype +
+                                " item size " + std::to_string(isz));
         TensorStats r;
         {
           py::gil_scoped_release release;  // the buffer export keeps the memory alive meanwhile
-          r = tensor_stats(view.buf, nbytes / isz, d, shift, threads);
+          r = tensor_stats(buf.v.buf, nbytes / isz, d, shift, threads);
         }
-        PyBuffer_Release(&view);
         return py::make_tuple(r.count, r.sum, r.sumsq, r.min, r.max, r.zeros, r.nonfinite);
       },
       py::arg("buffer"), py::arg("dtype"), py::arg("threads"), py::arg("shift") = 0.0,
