@@ -13,6 +13,7 @@
 
 #include "core/fill.hpp"
 #include "core/philox.hpp"
+#include "core/stats.hpp"
 #include "core/thread_pool.hpp"
 
 namespace py = pybind11;
@@ -235,6 +236,43 @@ PYBIND11_MODULE(_core, m) {
       py::arg("x"), py::arg("k"), py::arg("zero_selected"), py::arg("seed"), py::arg("stream"), py::arg("threads"),
       "Per row u of the 2-D view x (any strides), zeroes the k elements whose columns select_smallest "
       "(first_unit 0) would mark (zero_selected) or all the others.");
+
+  m.def(
+      "tensor_stats",
+      [](py::object obj, const std::string& dtype, int threads, double shift) {
+        DType d;
+        if (dtype == "F32") d = DType::F32;
+        else if (dtype == "F64") d = DType::F64;
+        else if (dtype == "F16") d = DType::F16;
+        else if (dtype == "BF16") d = DType::BF16;
+        else throw py::value_error("dtype must be one of 'F32', 'F64', 'F16', 'BF16'; got '" + dtype + "'");
+        threads = check_threads(threads);
+        struct Buffer {  // released on every path out, exceptions included
+          Py_buffer v;
+          ~Buffer() { PyBuffer_Release(&v); }
+        };
+        Buffer buf;  // read-only is fine: nothing is written; contiguous, so no copy is made
+        if (PyObject_GetBuffer(obj.ptr(), &buf.v, PyBUF_ANY_CONTIGUOUS) != 0) {
+          PyErr_Clear();
+          buf.v.obj = nullptr;  // PyBuffer_Release of an unfilled view does nothing
+          throw py::type_error("buffer must be a contiguous buffer (a NumPy array, bytes or memoryview)");
+        }
+        const size_t isz = d == DType::F64 ? 8 : d == DType::F32 ? 4 : 2;
+        const size_t nbytes = size_t(buf.v.len);
+        if (nbytes % isz != 0)
+          throw py::value_error("buffer length " + std::to_string(nbytes) + " is not a multiple of the " + dtype +
+                                " item size " + std::to_string(isz));
+        TensorStats r;
+        {
+          py::gil_scoped_release release;  // the buffer export keeps the memory alive meanwhile
+          r = tensor_stats(buf.v.buf, nbytes / isz, d, shift, threads);
+        }
+        return py::make_tuple(r.count, r.sum, r.sumsq, r.min, r.max, r.zeros, r.nonfinite);
+      },
+      py::arg("buffer"), py::arg("dtype"), py::arg("threads"), py::arg("shift") = 0.0,
+      "(finite count, sum and sum of squares of x - shift, min, max, zeros, non-finite) over the finite "
+      "elements of a contiguous buffer read as dtype ('F32', 'F64', 'F16', 'BF16'); deterministic for any "
+      "thread count. For the 16/32-bit dtypes shift is first rounded to float32.");
 
   m.def("isa", []() { return std::string(current_isa()); }, "The kernel set in use: 'avx2' or 'portable'.");
   m.def(

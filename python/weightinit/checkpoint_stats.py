@@ -1,12 +1,13 @@
 """Inspect a checkpoint before a long training job: per-tensor statistics, and what does not fit.
 
 :func:`inspect` reads a .safetensors file or a Hugging Face directory (one ``model.safetensors`` or
-shards with ``model.safetensors.index.json``) in one pass, in bounded memory: a pool of threads
-reads each file a window at a time (``window`` bytes, 4 MiB, with ``pread`` into a per-thread
-buffer: no page faults, the GIL released) and reduces it in cache-sized slices (NumPy and BLAS
-release the GIL), at most two windows per thread in flight, so memory stays a few windows per
-thread whatever the checkpoint's size. bfloat16 is widened to float32 a slice at a time by a 16-bit
-shift into a reused buffer, without ml_dtypes.
+shards with ``model.safetensors.index.json``) in one pass, in bounded memory: Python walks the
+file a window at a time (``window`` bytes, 4 MiB, ``pread`` by a reader thread into one of two
+reused buffers: no page faults, the GIL released) and the core's statistics kernel
+(``_core.tensor_stats``: AVX2 or portable, on the core's threads, GIL released) reduces each window
+to a count, float64 sums of ``x - x0`` and its square (``x0`` the tensor's first element, so the
+variance does not cancel), min, max, zeros and non-finite values, in an order fixed
+by the data (the same figures for any thread count). Integer and bool tensors go through NumPy.
 
 Per tensor: shape, dtype, mean, std (population), min, max, fraction of exact zeros and the count
 of non-finite values. Given ``expect`` (a model spec, an architecture name, a spec file, an HF
@@ -29,7 +30,6 @@ import math
 import mmap
 import os
 import struct
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
@@ -44,7 +44,6 @@ STD_TOLERANCE = 0.05
 Z = 6.0
 #: bytes reduced per task (L2-sized slices inside it keep the passes in cache)
 DEFAULT_WINDOW = 4 << 20
-_SLICE = 1 << 17  # elements per pass, small enough to stay in cache
 _REFERENCE = 1 << 20  # elements of the reference sample of a random initializer
 _WHOLE_REFERENCE = 1 << 22  # non-element-wise initializers are filled whole up to this size
 _ST_NUMPY = {"F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16",
@@ -193,73 +192,44 @@ def _as_float(raw: np.ndarray, dtype: str) -> np.ndarray:
     return arr.astype(np.float64 if dt.itemsize == 8 else np.float32)
 
 
-_LOCAL = threading.local()
+_KERNEL_DTYPES = ("F32", "F64", "F16", "BF16")  # reduced by the C++ kernel; the rest by NumPy
 
 
-def _buffers(kind: type) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """This thread's (work buffer, bfloat16 bits buffer, ones) for slices of ``kind``."""
-    key = f"b{np.dtype(kind).char}"
-    bufs = getattr(_LOCAL, key, None)
-    if bufs is None:
-        bufs = (np.empty(_SLICE, kind), np.empty(_SLICE, np.uint32), np.ones(_SLICE, kind))
-        setattr(_LOCAL, key, bufs)
-    return bufs
+def _numpy_stats(raw: np.ndarray, dtype: str, shift: float) -> Tuple[float, ...]:
+    """The kernel's tuple for the integer and bool dtypes (rare in checkpoints): NumPy, float64."""
+    x = raw.view(_ST_NUMPY[dtype]).astype(np.float64)
+    zeros = int(np.count_nonzero(x == 0))
+    if x.size == 0:
+        return (0, 0.0, 0.0, math.inf, -math.inf, 0, 0)
+    d = x - shift
+    return (x.size, float(d.sum()), float(np.dot(d, d)), float(x.min()), float(x.max()), zeros, 0)
 
 
-def _slice_stats(x: np.ndarray, work: np.ndarray, ones: np.ndarray, shift: float,
-                 out: np.ndarray) -> None:
-    """Adds one slice's n, sums of (x - shift) and its square, min, max, zeros, non-finite."""
-    n = x.size
-    lo_v, hi_v = float(x.min()), float(x.max())
-    out[5] += int(np.count_nonzero(x == 0))
-    if not (math.isfinite(lo_v) and math.isfinite(hi_v)):  # rare: count and leave them out
-        finite = np.isfinite(x)
-        out[6] += n - int(np.count_nonzero(finite))
-        x = x[finite]
-        n = x.size
-        if n == 0:
-            return
-        lo_v, hi_v = float(x.min()), float(x.max())
-    d = np.subtract(x, x.dtype.type(shift), out=work[:n])
-    out[0] += n
-    out[1] += float(np.dot(d, ones[:n]))  # BLAS: one pass each, float32 accumulators
-    out[2] += float(np.dot(d, d))
-    out[3] = min(out[3], lo_v)
-    out[4] = max(out[4], hi_v)
+def _window_stats(raw: np.ndarray, dtype: str, shift: float, threads: int) -> Tuple[float, ...]:
+    """(finite n, sum(x - shift), sum((x - shift)^2), min, max, zeros, non-finite) of a window:
+    one pass of the core's statistics kernel on its threads, GIL released, nothing copied."""
+    if dtype in _KERNEL_DTYPES:
+        from . import _core
+
+        return _core.tensor_stats(raw, dtype, threads, shift)
+    return _numpy_stats(raw, dtype, shift)
 
 
-def _reduce(fd: int, dtype: str, lo: int, hi: int, shift: float) -> np.ndarray:
-    """[n, sum(x - shift), sum((x - shift)^2), min, max, zeros, non-finite] of bytes [lo, hi)
-    of the file, read into this thread's window buffer (pread: no page faults, GIL released)."""
-    item = _ITEMSIZE[dtype]
-    window = getattr(_LOCAL, "window", None)
-    if window is None or window.size < hi - lo:
-        window = _LOCAL.window = np.empty(hi - lo, np.uint8)
-    raw = window[:hi - lo]
+def _read(fd: int, buf: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """Bytes [lo, hi) of the file into buf (pread: no page faults, GIL released)."""
+    raw = buf[:hi - lo]
     got = 0
     while got < raw.size:
         n = os.preadv(fd, [memoryview(raw[got:])], lo + got)  # type: ignore[arg-type]
         if n <= 0:
             raise OSError(f"unexpected end of file at byte {lo + got}")
         got += n
-    out = np.array([0.0, 0.0, 0.0, np.inf, -np.inf, 0.0, 0.0])
-    wide = dtype in ("F64", "I64")
-    work, bits, ones = _buffers(np.float64 if wide else np.float32)
-    step = _SLICE * item
-    for a in range(0, hi - lo, step):
-        chunk = raw[a:a + step]
-        if dtype == "BF16":  # widen into this thread's buffer: no allocation per slice
-            b = bits[:chunk.size // 2]
-            np.copyto(b, chunk.view(np.uint16))
-            np.left_shift(b, 16, out=b)
-            x = b.view(np.float32)
-        else:
-            x = _as_float(chunk, dtype)
-        _slice_stats(x, work, ones, shift, out)
-    return out
+    return raw
 
 
 def _first(fd: int, dtype: str, lo: int) -> float:
+    """The tensor's first element (0 if not finite): the shift that keeps its variance sum exact
+    (16/32-bit floats are shifted in float32, where their first element is exact)."""
     raw = np.frombuffer(os.pread(fd, _ITEMSIZE[dtype], lo), np.uint8)
     v = float(_as_float(raw, dtype)[0])
     return v if math.isfinite(v) else 0.0
@@ -280,47 +250,47 @@ def _scan(path: str, threads: int, window: int, only: Optional[set]) -> Tuple[Li
     order = sorted(header, key=lambda n: header[n]["data_offsets"][0])
     header = {n: header[n] for n in order}
     size = os.path.getsize(path)
-    acc = {n: np.array([0.0, 0.0, 0.0, np.inf, -np.inf, 0.0, 0.0]) for n in header}
+    # per tensor: n, [sums], [sums of squares] (fsum'd at the end), min, max, zeros, non-finite
+    acc: Dict[str, List[Any]] = {n: [0, [], [], math.inf, -math.inf, 0, 0] for n in header}
+    shift: Dict[str, float] = {}
     total = 0
     if size > start:
-        with open(path, "rb", buffering=0) as f:
+        with open(path, "rb", buffering=0) as f, ThreadPoolExecutor(1) as reader:
             fd = f.fileno()
-            shift = {n: _first(fd, t["dtype"], start + t["data_offsets"][0])
-                     for n, t in header.items() if t["data_offsets"][1] > t["data_offsets"][0]}
-            with ThreadPoolExecutor(threads) as pool:
-                # at most 2 windows per thread in flight: memory stays bounded
-                pending: List[Tuple[str, Any]] = []
-                for name, lo, hi in _tasks(header, start, window):
-                    pending.append((name, pool.submit(_reduce, fd, header[name]["dtype"], lo, hi,
-                                                      shift[name])))
-                    total += hi - lo
-                    if len(pending) >= 2 * threads:
-                        n0, fut = pending.pop(0)
-                        _merge(acc[n0], fut.result())
-                for n0, fut in pending:
-                    _merge(acc[n0], fut.result())
-    else:
-        shift = {}
+            for name, t in header.items():
+                if t["data_offsets"][1] > t["data_offsets"][0]:
+                    shift[name] = _first(fd, t["dtype"], start + t["data_offsets"][0])
+            # two window buffers: the reader fills one while the kernel reduces the other
+            tasks = list(_tasks(header, start, window))
+            bufs = [np.empty(min(window, size), np.uint8) for _ in range(2)]
+            nxt = reader.submit(_read, fd, bufs[0], *tasks[0][1:]) if tasks else None
+            for i, (name, lo, hi) in enumerate(tasks):
+                raw = nxt.result()  # type: ignore[union-attr]
+                if i + 1 < len(tasks):
+                    nxt = reader.submit(_read, fd, bufs[(i + 1) % 2], *tasks[i + 1][1:])
+                part = _window_stats(raw, header[name]["dtype"], shift[name], threads)
+                a = acc[name]
+                a[0] += part[0]
+                a[1].append(part[1])
+                a[2].append(part[2])
+                a[3] = min(a[3], part[3])
+                a[4] = max(a[4], part[4])
+                a[5] += part[5]
+                a[6] += part[6]
+                total += hi - lo
     stats = []
     for name, t in header.items():
         a = acc[name]
         n_all = math.prod(t["shape"])
         n = a[0]
         k = shift.get(name, 0.0)
-        m = a[1] / n if n else math.nan
-        var = max(a[2] / n - m * m, 0.0) if n else math.nan
+        m = math.fsum(a[1]) / n if n else math.nan
+        var = max(math.fsum(a[2]) / n - m * m, 0.0) if n else math.nan
         stats.append(TensorStats(
             name, tuple(t["shape"]), _ST_NUMPY[t["dtype"]], path, n_all, k + m,
             math.sqrt(var), a[3] if n else math.nan, a[4] if n else math.nan,
             a[5] / n_all if n_all else 0.0, int(a[6])))
     return stats, meta, total
-
-
-def _merge(acc: np.ndarray, part: np.ndarray) -> None:
-    acc[:3] += part[:3]
-    acc[3] = min(acc[3], part[3])
-    acc[4] = max(acc[4], part[4])
-    acc[5:] += part[5:]
 
 
 # ------------------------------------------------------------------------------ the expectation
