@@ -85,7 +85,7 @@ def _array(token_name: str, chunk_fn: Callable[[Tuple[int, ...], Tuple[int, ...]
     norm = da.core.normalize_chunks(chunks, shape, dtype=dtype)
     name = f"{token_name}-{tokenize(token_name, shape, norm, dtype.str, dtype.name, token)}"
     starts = [np.concatenate(([0], np.cumsum(c)[:-1])).astype(int).tolist() if c else [] for c in norm]
-    dsk = {}
+    dsk: Dict[Any, Any] = {}
     for idx in itertools.product(*(range(len(c)) for c in norm)):
         box = tuple(c[i] for c, i in zip(norm, idx))
         start = tuple(s[i] for s, i in zip(starts, idx))
