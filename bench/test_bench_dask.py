@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-import time
+import timeit
 
 import numpy as np
 import pytest
@@ -55,13 +55,8 @@ def test_dask_fill(benchmark, size, way):
 
 
 def _best(call, reps: int = 7) -> float:
-    call()
-    ts = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        call()
-        ts.append(time.perf_counter() - t0)
-    return min(ts)
+    call()  # warm-up: imports, first page faults
+    return min(timeit.repeat(call, number=1, repeat=reps))
 
 
 def main(log2: int = 27) -> None:

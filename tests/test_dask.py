@@ -199,15 +199,9 @@ def test_core_package_does_not_import_dask():
 
 # ----------------------------------------------------------- a LocalCluster of 2 worker processes
 
-@pytest.fixture(scope="module")
-def client():
-    distributed = pytest.importorskip("distributed")
-    cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                                       dashboard_address=None, host="127.0.0.1")
-    c = distributed.Client(cluster)
-    yield c
-    c.close()
-    cluster.close()
+@pytest.fixture
+def client(dask_client):
+    return dask_client
 
 
 def test_local_cluster_computes_the_same_bytes(client):

@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 
 distributed = pytest.importorskip("distributed")
-dask = pytest.importorskip("dask")
 
 import weightinit as wi  # noqa: E402
 from weightinit import architectures, safetensors_io  # noqa: E402
@@ -24,16 +23,9 @@ MODELS = {
 }
 
 
-@pytest.fixture(scope="module")
-def client():
-    # a lost worker fails its task at once (no retry on another worker), as the kill test needs
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-        cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                                           dashboard_address=None, host="127.0.0.1")
-        c = distributed.Client(cluster)
-    yield c
-    c.close()
-    cluster.close()
+@pytest.fixture
+def client(dask_client):
+    return dask_client
 
 
 def _no_local_fill(*args, **kwargs):
