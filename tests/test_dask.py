@@ -80,7 +80,8 @@ def test_every_scheme_equals_the_in_memory_fill(name, args, kw):
     chunks = (151, 100) if name == "orthogonal" else (70, 33)  # each orthogonal chunk does the whole QR
     got = getattr(wd, name)(SHAPE, *args, chunks=chunks, **_kw(name, kw))
     assert isinstance(got, da.Array) and got.dtype == want.dtype and got.shape == want.shape
-    assert got.compute(scheduler="threads").tobytes() == want.tobytes()
+    # orthogonal chunks on one thread: concurrent LAPACK calls oversubscribe BLAS's own threads
+    assert got.compute(scheduler="sync" if name == "orthogonal" else "threads").tobytes() == want.tobytes()
 
 
 @pytest.mark.parametrize("chunks", CHUNKINGS, ids=str)
