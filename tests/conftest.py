@@ -4,6 +4,7 @@
   when the CPU and the build have it) and restores the ISA that was active before.
 * ``available_isas``: that list, for tests that compare the ISA paths with each other.
 * ``golden``: tests/data/golden_v1.json, parsed.
+* ``dask_client``: a 2-process dask.distributed LocalCluster shared by the whole run.
 
 Plain helpers (``from conftest import fill, CONFIGS``): ``fill(kind, x, ...)`` calls the public
 in-place fill of a distribution kind with keyword randomness arguments; ``CONFIGS`` lists the
@@ -112,3 +113,19 @@ def available_isas():
 def golden():
     with open(DATA / "golden_v1.json", encoding="utf-8") as f:
         return json.load(f)
+
+
+@pytest.fixture(scope="session")
+def dask_client():
+    """One dask.distributed LocalCluster of 2 worker processes (1 thread each, loopback, no
+    dashboard) for the whole run: its startup is the slow part. A lost worker fails its task at
+    once (allowed-failures 0), as the killed-worker test of the distributed checkpoint needs."""
+    dask = pytest.importorskip("dask")
+    distributed = pytest.importorskip("distributed")
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                                           dashboard_address=None, host="127.0.0.1")
+        client = distributed.Client(cluster)
+    yield client
+    client.close()
+    cluster.close()

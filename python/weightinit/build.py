@@ -20,7 +20,7 @@ from .fans import compute_fans
 from .models import ModelSpec, Param, np_dtype
 from .registry import CONSTANT_INITS, initializer
 
-__all__ = ["as_spec", "can_window", "check_param", "check_target", "fill_param", "init_model",
+__all__ = ["as_spec", "can_window", "check_param", "check_target", "fill_box", "fill_param", "init_model",
            "resolve_seed"]
 
 
@@ -164,3 +164,29 @@ def init_model(spec: Any, seed: Optional[int] = None, dtype: Any = "float32", *,
     for n, p in spec.items():
         fill_param(targets[n], p, n, key, threads=threads)
     return targets
+
+
+def fill_box(target: Any, p: Param, name: str, key: int, start: Tuple[int, ...], *,
+             threads: Optional[int] = None) -> None:
+    """Fills ``target`` (shape: the box) with the box at ``start`` of parameter ``p`` named
+    ``name``: exactly the values :func:`fill_param` puts there in a whole-tensor fill (the
+    initializer's box fill, ``global_shape=p.shape``; ``zero_rows`` inside the box zeroed)."""
+    view = target if isinstance(target, np.ndarray) else _random.as_target(target, name)
+    start = tuple(start)
+    if view.shape == p.shape and not any(start):
+        fill_param(target, p, name, key, threads=threads)
+        return
+    if view.dtype == np.int64:
+        view[...] = {"zeros_": 0, "ones_": 1}.get(p.init, p.kwargs.get("val", 0))
+    else:
+        ini = initializer(p.init)
+        kw = dict(p.kwargs)
+        if ini.random:
+            kw.update(seed=key, stream=name)
+        if "threads" in ini.signature.parameters:
+            kw["threads"] = threads
+        ini.fn(target, **kw, global_shape=p.shape, start=start)
+    r0 = start[0] if start else 0
+    for r in p.zero_rows:
+        if r0 <= r < r0 + (view.shape[0] if view.ndim else 0):
+            view[r - r0] = 0

@@ -365,7 +365,7 @@ def save_safetensors(spec: Any, path: Union[str, os.PathLike], seed: Optional[in
                      dtype: Any = "float32", *, threads: Optional[int] = None,
                      progress: Optional[bool] = None, metadata: Optional[Mapping[str, str]] = None,
                      generator: Any = None, window: int = DEFAULT_WINDOW,
-                     fsync: bool = False, overwrite: bool = True) -> str:
+                     fsync: bool = False, overwrite: bool = True, client: Any = None) -> str:
     """Initializes ``spec`` and writes it to ``path`` as a .safetensors file; returns the path.
 
     ``spec``: a :class:`~weightinit.models.ModelSpec`, a built-in architecture name or a
@@ -399,6 +399,17 @@ def save_safetensors(spec: Any, path: Union[str, os.PathLike], seed: Optional[in
     (in the main thread SIGTERM/SIGHUP, when they have their default handler, are delivered
     again after the cleanup, so the process still ends by them). Before writing, temporary
     files of ``path`` left by killed writers are removed (see the module's docstring).
+
+    ``client``: a ``dask.distributed.Client`` whose workers write the tensors instead of this
+    process. This process plans and checks everything, creates and reserves the temporary file
+    and writes the header; then each task -- a run of about ``nbytes / (4 * workers)`` contiguous
+    bytes (16 KiB to 256 MiB): whole tensors, or element ranges of the element-wise ones -- opens
+    the temporary file by its path in the worker process, maps its own byte range and fills it.
+    The workers must see ``path``'s directory as this process does (one machine, or a shared file
+    system). The file is byte-identical to the one written without ``client`` and published the
+    same way: renamed over ``path`` only after every task succeeded; on a failed task or a lost
+    worker (``distributed.KilledWorker``) the remaining tasks are cancelled, the temporary file
+    is removed and the error raised here.
     """
     plan = plan_safetensors(spec, path, seed, dtype, metadata=metadata, generator=generator,
                             overwrite=overwrite)
@@ -406,9 +417,11 @@ def save_safetensors(spec: Any, path: Union[str, os.PathLike], seed: Optional[in
     if isinstance(window, bool) or not isinstance(window, int) or window < 4096:
         raise ValueError(f"window must be an int >= 4096 (bytes), got {window!r}")
     check_progress(progress)
+    if client is not None:
+        _check_client(client)
     remove_stale_temp_files(plan.real_path)
     with signals_raise():
-        _write(plan, threads, window, fsync, overwrite, progress)
+        _write(plan, threads, window, fsync, overwrite, progress, client)
     return plan.path
 
 
@@ -459,7 +472,7 @@ def plan_safetensors(spec: Any, path: Union[str, os.PathLike], seed: Optional[in
 
 
 def _write(plan: Plan, threads: Optional[int], window: int, fsync: bool, overwrite: bool,
-           progress: Optional[bool]) -> None:
+           progress: Optional[bool], client: Any = None) -> None:
     real, path, head, total = plan.real_path, plan.path, plan.header, plan.nbytes
     directory = os.path.dirname(real)
     tmp = _temp_name(real)
@@ -480,14 +493,19 @@ def _write(plan: Plan, threads: Optional[int], window: int, fsync: bool, overwri
                                                 f"({_human(total)}): {exc.strerror}") from None
             raise type(exc)(exc.errno, f"cannot write {path}: {exc.strerror}", path) from None
         bar = byte_bar(total, os.path.basename(path), progress)
-        mm = mmap.mmap(fd, total, access=mmap.ACCESS_WRITE)  # shared, read-write
-        mm[:len(head)] = head
-        bar.update(len(head))
-        _fill_all(mm, plan.layout, plan.seed, threads, window, bar)
-        if fsync:
-            mm.flush()
-        mm.close()
-        mm = None
+        if client is None:
+            mm = mmap.mmap(fd, total, access=mmap.ACCESS_WRITE)  # shared, read-write
+            mm[:len(head)] = head
+            bar.update(len(head))
+            _fill_all(mm, plan.layout, plan.seed, threads, window, bar)
+            if fsync:
+                mm.flush()
+            mm.close()
+            mm = None
+        else:  # header first, then the workers fill the rest through mappings of their own
+            os.pwrite(fd, head, 0)
+            bar.update(len(head))
+            _fill_distributed(client, tmp, plan, threads, window, fsync, bar)
         if fsync:
             os.fsync(fd)
         _publish(tmp, real, path, overwrite)
@@ -534,28 +552,130 @@ def _publish(tmp: str, real: str, path: str, overwrite: bool) -> None:
 
 def _fill_all(mm: mmap.mmap, layout: List[Tuple[str, Param, np.dtype, int]], key: int,
               threads: Optional[int], window: int, bar: Any) -> None:
-    for name, p, dt, start in layout:
-        nbytes = p.size * dt.itemsize
-        if nbytes == 0:
+    _fill_pieces(mm, 0, [(n, p, dt, start, 0, p.size) for n, p, dt, start in layout], key, threads,
+                 window, bar)
+
+
+# (name, param, dtype, data offset of the tensor in the file, first element, elements)
+Piece = Tuple[str, Param, np.dtype, int, int, int]
+
+
+def _fill_pieces(mm: mmap.mmap, base: int, pieces: List[Piece], key: int, threads: Optional[int],
+                 window: int, bar: Any) -> None:
+    """Fills each piece (a whole tensor, or a flat element range of a :func:`can_window` one)
+    where it lies in ``mm``, a mapping of the file from byte ``base`` on, ``window`` bytes at a
+    time, each window released when done."""
+    for name, p, dt, start, first, count in pieces:
+        if count == 0:
             continue
         if can_window(p):
             step = max(window // dt.itemsize // 1024 * 1024, 1024)  # whole pairs of normals
         else:
             step = p.size
-        for e0 in range(0, p.size, step):
-            n = min(step, p.size - e0)
+        for e0 in range(first, first + count, step):
+            n = min(step, first + count - e0)
             lo = start + e0 * dt.itemsize
             hi = lo + n * dt.itemsize
-            arr = np.frombuffer(mm, dtype=dt, count=n, offset=lo)
-            if step == p.size:
+            arr = np.frombuffer(mm, dtype=dt, count=n, offset=lo - base)
+            if n == p.size:
                 arr = arr.reshape(p.shape)
             try:
                 fill_param(arr, p, name, key, offset=e0, threads=threads)
             except (ValueError, TypeError) as exc:  # a check only the fill makes: name the tensor
                 raise type(exc)(f"{name} ({p.init}): {exc}") from None
             del arr
-            _advise(mm, _MADV_DONTNEED, lo, hi)
+            _advise(mm, _MADV_DONTNEED, lo - base, hi - base)
             bar.update(hi - lo)
+
+
+# ------------------------------------------------------------------ one file, many dask workers
+
+# bytes per task of a distributed write: about four tasks per worker, within these bounds
+_TASK_MIN, _TASK_MAX = 16 << 10, 256 << 20
+
+
+def _tasks(layout: List[Tuple[str, Param, np.dtype, int]], task_bytes: int) -> List[List[Piece]]:
+    """The file's tensors cut into tasks of about ``task_bytes`` contiguous bytes: element ranges
+    of the tensors that can be filled a window at a time, whole tensors of the others."""
+    tasks: List[List[Piece]] = []
+    current: List[Piece] = []
+    size = 0
+    for name, p, dt, start in layout:
+        step = (max(task_bytes // dt.itemsize // 1024 * 1024, 1024) if can_window(p)
+                else max(p.size, 1))
+        for e0 in range(0, p.size, step):
+            n = min(step, p.size - e0)
+            current.append((name, p, dt, start, e0, n))
+            size += n * dt.itemsize
+            if size >= task_bytes:
+                tasks.append(current)
+                current, size = [], 0
+    if current:
+        tasks.append(current)
+    return tasks
+
+
+def _fill_file_range(tmp: str, pieces: List[Piece], key: int, threads: Optional[int], window: int,
+                     fsync: bool) -> int:
+    """One task, in a worker process: maps the pieces' bytes of the preallocated temporary file
+    ``tmp`` (opened, never created: a write that was abandoned and cleaned up stays gone) and
+    fills them; returns the bytes written."""
+    lo = pieces[0][3] + pieces[0][4] * pieces[0][2].itemsize
+    last = pieces[-1]
+    hi = last[3] + (last[4] + last[5]) * last[2].itemsize
+    base = lo - lo % _PAGE
+    fd = os.open(tmp, os.O_RDWR | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        mm = mmap.mmap(fd, hi - base, offset=base, access=mmap.ACCESS_WRITE)
+        try:
+            _fill_pieces(mm, base, pieces, key, threads, window, _NoBar())
+            if fsync:
+                mm.flush()
+        finally:
+            try:
+                mm.close()
+            except BufferError:  # a failed fill's traceback still views it: unmapped when freed
+                pass
+    finally:
+        os.close(fd)
+    return hi - lo
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+
+def _check_client(client: Any) -> int:
+    """The number of workers of a dask.distributed Client (TypeError for anything else)."""
+    try:
+        from distributed import Client
+    except ImportError:  # pragma: no cover - exercised only without distributed
+        raise TypeError("client= needs dask.distributed: pip install 'weightinit[dask]'") from None
+    if not isinstance(client, Client):
+        raise TypeError(f"client must be a dask.distributed.Client or None, got {type(client).__name__}")
+    return max(1, len(client.scheduler_info().get("workers", {})))
+
+
+def _fill_distributed(client: Any, tmp: str, plan: "Plan", threads: Optional[int], window: int,
+                      fsync: bool, bar: Any) -> None:
+    """Every tensor byte of the file by the client's workers, each task through its own mapping;
+    on any failure (an exception in a task, a worker lost) the other tasks are cancelled and the
+    error raised here."""
+    from distributed import as_completed
+
+    workers = _check_client(client)
+    data = plan.nbytes - len(plan.header)
+    task_bytes = min(_TASK_MAX, max(_TASK_MIN, -(-data // (4 * workers))))
+    tasks = _tasks(plan.layout, task_bytes)
+    futures = [client.submit(_fill_file_range, tmp, pieces, plan.seed, threads, window, fsync, pure=False)
+               for pieces in tasks]
+    try:
+        for fut in as_completed(futures):
+            bar.update(fut.result())
+    except BaseException:
+        client.cancel(futures, force=True)
+        raise
 
 
 def _fsync_dir(directory: str) -> None:

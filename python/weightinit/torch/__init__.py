@@ -31,8 +31,9 @@ from .. import _random
 from ..build import check_param, resolve_seed
 from ..models import Param
 from ..registry import initializer
+from .distributed import fill_shard_, fill_target
 
-__all__ = ["init_module", "plan_module", "SCHEMES", "diagnose_module"]
+__all__ = ["init_module", "plan_module", "SCHEMES", "diagnose_module", "fill_shard_"]
 
 _NP_DTYPES = {torch.float32: np.dtype(np.float32), torch.float64: np.dtype(np.float64),
               torch.float16: np.dtype(np.float16), torch.bfloat16: _random.parse_dtype("bfloat16")}
@@ -81,12 +82,13 @@ def _core(fn_name: str, *args: Any, **kw: Any) -> Callable[[Any, Dict[str, Any]]
     takes_threads = "threads" in ini.signature.parameters
 
     def call(t: Any, rk: Dict[str, Any]) -> None:
+        box = {k: rk[k] for k in ("global_shape", "start") if k in rk}  # a DTensor's shard
         if ini.random:
             ini.fn(t, *args, **kw, **rk)
         elif takes_threads:
-            ini.fn(t, *args, **kw, threads=rk["threads"])
+            ini.fn(t, *args, **kw, threads=rk["threads"], **box)
         else:
-            ini.fn(t, *args, **kw)
+            ini.fn(t, *args, **kw, **box)
 
     return call
 
@@ -174,8 +176,10 @@ def _zero_row(fill: _Fill, row: int) -> _Fill:
 
     def call(t: Any, rk: Dict[str, Any]) -> None:
         inner(t, rk)
-        with torch.no_grad():
-            t[row].fill_(0)
+        local = row - rk.get("start", (0,))[0]  # a DTensor shard holds rows from start[0] on
+        if 0 <= local < t.shape[0]:
+            with torch.no_grad():
+                t[local].fill_(0)
 
     return _Fill(fill.name, fill.tensor, f"{fill.how}, row {row} = 0", call)
 
@@ -238,9 +242,10 @@ def _recommended_rules(mod: Any, prefix: str, act: Tuple[str, Optional[float]]) 
 def _spec_fill(name: str, t: Any, rule: Any) -> _Fill:
     """A mapping's rule: an init name, {"init": name, **kwargs}, a Param or a callable."""
     if callable(rule) and not isinstance(rule, (str, Mapping)):
-        return _Fill(name, t, getattr(rule, "__name__", repr(rule)),
-                     lambda x, rk: rule(x, seed=rk["seed"], stream=rk["stream"],
-                                        threads=rk["threads"]))
+        def call(x: Any, rk: Dict[str, Any]) -> None:
+            rule(x, seed=rk["seed"], stream=rk["stream"], threads=rk["threads"])
+        call.takes_box = False  # type: ignore[attr-defined]  # refused for DTensor shards
+        return _Fill(name, t, getattr(rule, "__name__", repr(rule)), call)
     if isinstance(rule, str):
         rule = {"init": rule}
     if isinstance(rule, Param):
@@ -387,6 +392,11 @@ def init_module(module: Any, seed: Optional[int] = None,
     unless ``strict=True`` or the module came from the meta device, where that is an error
     listing them (uncovered buffers of a materialized module get a RuntimeWarning). Everything
     is planned and validated before the first tensor is written.
+
+    DTensor parameters (``distribute_tensor``, FSDP2's ``fully_shard``; placements ``Shard(d)``
+    or ``Replicate()``) are filled on each rank in their local shard only, as the box of the
+    global tensor it is, so the gathered parameters equal the single-process result whatever the
+    world size (see :mod:`weightinit.torch.distributed`); callable rules are refused for them.
     """
     if not isinstance(module, nn.Module):
         raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
@@ -414,13 +424,11 @@ def init_module(module: Any, seed: Optional[int] = None,
             warnings.warn(f"buffers {', '.join(bad)} are uninitialized memory after to_empty(); "
                           "no rule covers them (set them, or cover them with a mapping scheme)",
                           RuntimeWarning, stacklevel=2)
-    for f in fills:  # validate every target before the first write
-        if f.tensor.dtype != torch.int64:
-            _random.as_target(f.tensor.detach(), f.name)
+    # validate every target before the first write; a DTensor's is its local shard (a box)
+    targets = [fill_target(f.name, f.tensor, f.call) for f in fills]
     with torch.no_grad():
-        for f in fills:
-            rk = dict(seed=key, stream=f.name, threads=threads)
-            f.call(f.tensor.detach() if f.tensor.dtype != torch.int64 else f.tensor, rk)
+        for f, (t, box) in zip(fills, targets):
+            f.call(t, dict(seed=key, stream=f.name, threads=threads, **box))
     return module
 
 
