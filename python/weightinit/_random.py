@@ -17,6 +17,7 @@ from typing import Any, Optional, Sequence, Tuple, TypeVar, Union
 import numpy as np
 
 from . import _core
+from . import _validate as _v
 
 __all__ = [
     "Generator",
@@ -61,15 +62,7 @@ DTYPE_ALIASES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16", "fp64
 # ---------------------------------------------------------------- seeds and streams
 
 
-def _check_u64(value: Any, name: str) -> int:
-    if type(value) is int and 0 <= value < _U64:  # the common case, without ABC checks
-        return value
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int in [0, 2**64), got {type(value).__name__} {value!r}")
-    value = int(value)
-    if not 0 <= value < _U64:
-        raise ValueError(f"{name} must be an int in [0, 2**64), got {value}")
-    return value
+_check_u64 = _v.u64
 
 
 def stream_id(name: Stream) -> int:
@@ -230,9 +223,7 @@ def parse_dtype(dtype: DTypeLike, name: str = "dtype") -> np.dtype:
     if isinstance(dtype, str):
         dtype = DTYPE_ALIASES.get(dtype.lower(), dtype)
     if isinstance(dtype, str) and dtype == "bfloat16":
-        import ml_dtypes
-
-        return np.dtype(ml_dtypes.bfloat16)
+        return _v.bfloat16()
     try:
         dt = np.dtype(dtype)
     except TypeError as exc:
@@ -267,13 +258,6 @@ def _torch_view(x: Any) -> Optional[np.ndarray]:
     return t.numpy()
 
 
-def _native_float_dtypes() -> frozenset:
-    import ml_dtypes
-
-    return frozenset(np.dtype(t) for t in (np.float32, np.float64, np.float16, ml_dtypes.bfloat16))
-
-
-_FLOAT_DTYPES = _native_float_dtypes()
 _U32 = np.dtype(np.uint32)
 
 
@@ -294,7 +278,7 @@ def as_target(x: Any, argname: str = "tensor", *, bits: bool = False) -> np.ndar
                 )
             arr = x
     dt = arr.dtype
-    if not (dt == _U32 if bits else dt in _FLOAT_DTYPES):
+    if not (dt == _U32 if bits else _v.is_float_dtype(dt)):
         if dt.byteorder == (">" if np.little_endian else "<"):
             raise ValueError(f"{argname} must be in native byte order, got {dt}")
         wanted = "uint32 for random bits" if bits else "float32, float64, float16 or bfloat16"
@@ -312,16 +296,7 @@ def _box():
     return box
 
 
-def _check_threads(threads: Optional[int]) -> int:
-    if threads is None:
-        return 0
-    if type(threads) is int and threads >= 1:
-        return threads
-    if isinstance(threads, bool) or not isinstance(threads, numbers.Integral):
-        raise TypeError(f"threads must be a positive int or None, got {type(threads).__name__}")
-    if threads < 1:
-        raise ValueError(f"threads must be >= 1, got {threads}")
-    return int(threads)
+_check_threads = _v.threads
 
 
 def _check_offset(offset: int, size: int) -> int:
@@ -338,15 +313,7 @@ def _check_offset(offset: int, size: int) -> int:
 
 
 def _check_real(value: Any, name: str) -> float:
-    if type(value) is float or type(value) is int:
-        value = float(value)
-    elif isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    else:
-        value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return value
+    return _v.real(value, name)
 
 
 def _check_std(std: Any) -> float:
@@ -366,19 +333,25 @@ def _check_bounds(a: Any, b: Any, names: Tuple[str, str] = ("a", "b")) -> Tuple[
 
 # Largest finite value of each output dtype. float16 and bfloat16 are computed in float32, so
 # their spans (b - a) must also be finite in float32.
-_FINITE_MAX = {"float64": 1.7976931348623157e308, "float32": 3.4028234663852886e38,
-               "float16": 65504.0, "bfloat16": 3.3895313892515355e38}
+_FINITE_MAX = _v.FINITE_MAX
 
 
-# dtype -> (largest finite value, largest span of its arithmetic), for the four float dtypes
+def _limits(dt: np.dtype) -> Tuple[float, float]:
+    return _FINITE_MAX[dt.name], _FINITE_MAX["float64" if dt.name == "float64" else "float32"]
+
+
+# dtype -> (largest finite value, largest span of its arithmetic), for the float dtypes met so far
 # (keyed by the dtype itself: it hashes fast, dtype.name is slow). A dtype that compares unequal
-# to these (non-native byte order) is not a key, so a lookup also checks the dtype.
-_LIMITS = {dt: (_FINITE_MAX[dt.name], _FINITE_MAX["float64" if dt.name == "float64" else "float32"])
-           for dt in _FLOAT_DTYPES}
+# to these (non-native byte order) is not a key, so a lookup also checks the dtype. bfloat16 joins
+# when first met, so that recognising it never imports ml_dtypes.
+_LIMITS = {np.dtype(t): _limits(np.dtype(t)) for t in (np.float32, np.float64, np.float16)}
 
 
 def _check_representable(dt: np.dtype, values: Tuple[Tuple[str, float], ...], span: Optional[float] = None) -> None:
-    limit, span_limit = _LIMITS[dt]
+    lims = _LIMITS.get(dt)
+    if lims is None:
+        lims = _LIMITS[dt] = _limits(dt)
+    limit, span_limit = lims
     for name, v in values:
         if abs(v) > limit:
             raise ValueError(f"{name}={v} is outside the finite range of {dt.name} (|{name}| <= {limit:g})")
@@ -585,6 +558,8 @@ def constant_(tensor: T, val: float, *, threads: Optional[int] = None,
     if isinstance(val, bool) or not isinstance(val, numbers.Real):
         raise TypeError(f"val must be a real number, got {type(val).__name__} {val!r}")
     nthreads = _check_threads(threads)
+    if isinstance(val, numbers.Integral):
+        val = _v.real(val, "val")  # an int beyond float64 is a ValueError, not an OverflowError
     value = np.array(val, dtype=np.float64).astype(arr.dtype).tobytes()
     _core.fill_constant(arr, value, nthreads)
     return tensor
@@ -606,18 +581,7 @@ def ones_(tensor: T, *, threads: Optional[int] = None, global_shape: Optional[Se
 
 
 def _shape(shape: Shape) -> Tuple[int, ...]:
-    if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
-        shape = (int(shape),)
-    try:
-        dims = tuple(shape)
-    except TypeError as exc:
-        raise TypeError(f"shape must be an int or a sequence of ints, got {shape!r}") from exc
-    out = []
-    for d in dims:
-        if isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 0:
-            raise ValueError(f"shape must contain non-negative ints, got {shape!r}")
-        out.append(int(d))
-    return tuple(out)
+    return _v.shape(shape, "shape")
 
 
 def empty(shape: Shape, dtype: DTypeLike = "float32") -> np.ndarray:

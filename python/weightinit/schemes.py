@@ -37,7 +37,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from . import _box, _core, _random
+from . import _box, _core, _random, _validate
 from .fans import Fans, _as_shape, _norm_axes, compute_fans
 from .gains import calculate_gain
 
@@ -69,28 +69,13 @@ _SPARSE_BLOCK = 1 << 19
 # ----------------------------------------------------------------------------- validation helpers
 
 def _real(value, argname: str, *, lo=None, lo_open: bool = False, hi=None, hi_open: bool = False):
-    """Validate a finite real number (bool refused) within optional bounds; return it unchanged
-    if it is an int or float, else as a Python float."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{argname} must be a real number, got {type(value).__name__} {value!r}")
-    if not isinstance(value, (int, float)):
-        value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{argname} must be finite, got {value!r}")
-    if lo is not None and (value < lo or (lo_open and value == lo)):
-        raise ValueError(f"{argname} must be {'>' if lo_open else '>='} {lo}, got {value!r}")
-    if hi is not None and (value > hi or (hi_open and value == hi)):
-        raise ValueError(f"{argname} must be {'<' if hi_open else '<='} {hi}, got {value!r}")
-    return value
+    """A finite real number (bool refused) within optional bounds; an int stays an int (as torch
+    computes with it), other reals become Python floats. See :func:`_validate.real`."""
+    return _validate.real(value, argname, lo=lo, lo_open=lo_open, hi=hi, hi_open=hi_open, keep_int=True)
 
 
 def _int(value, argname: str, *, lo=None) -> int:
-    if isinstance(value, bool) or not hasattr(value, "__index__"):
-        raise TypeError(f"{argname} must be an int, got {type(value).__name__} {value!r}")
-    value = operator.index(value)
-    if lo is not None and value < lo:
-        raise ValueError(f"{argname} must be >= {lo}, got {value}")
-    return value
+    return _validate.integer(value, argname, lo=lo)
 
 
 def _choice(value, argname: str, accepted: Sequence[str], *, lower: bool = False) -> str:
