@@ -14,7 +14,7 @@ from typing import Any, Optional, Tuple
 
 import numpy as np
 
-__all__ = ["NumberRangeError", "shape", "real", "integer", "threads", "u64", "FLOAT_NAMES", "FINITE_MAX", "is_float_dtype",
+__all__ = ["NumberRangeError", "BoolAsNumberError", "shape", "real", "integer", "threads", "u64", "FLOAT_NAMES", "FINITE_MAX", "is_float_dtype",
            "bfloat16", "check_fits"]
 
 _U64 = 2**64
@@ -27,6 +27,11 @@ _NATIVE = frozenset(np.dtype(t) for t in (np.float32, np.float64, np.float16))
 class NumberRangeError(ValueError, OverflowError):
     """A number that does not fit a float64 (an int >= 2**1024): a ValueError naming the argument,
     and still an OverflowError for callers that caught what ``float()`` used to raise."""
+
+
+class BoolAsNumberError(TypeError, ValueError):
+    """A bool where a number is expected: a TypeError by this package's rule, and a ValueError as
+    torch raises it (``torch.nn.init.calculate_gain("leaky_relu", True)``)."""
 
 
 def shape(value: Any, argname: str = "shape", *, allow_array: bool = False) -> Tuple[int, ...]:

@@ -457,6 +457,7 @@ def _orthogonal(x, gain, seed, stream, threads, generator, argname, global_shape
     box = _box.check_box(view.shape, global_shape, start)
     shape = view.shape if box is None else box[0]
     gain = _real(gain, "gain")
+    _validate.check_fits(view.dtype, "gain", gain)  # |gain * Q| <= |gain|: no inf when gain fits
     if len(shape) < 2:
         raise ValueError(f"{argname} must have at least 2 dimensions, got shape {shape}")
     if box is not None:
@@ -486,7 +487,7 @@ def orthogonal_(tensor, gain=1.0, *, seed=None, stream=None, threads=None, gener
     its dtype. Then ``Q^T Q = gain^2 I`` when rows >= cols and ``Q Q^T = gain^2 I`` otherwise.
     The QR runs in float64 with numpy.linalg, so every dtype gets the same matrix, rounded;
     results are bit-reproducible for one NumPy/LAPACK build (and for any ``threads``). ``gain`` is
-    any finite number. No ``offset``: the matrix is one draw. A box (``global_shape``, ``start``)
+    any finite number within the dtype's range (a larger one would write inf: ValueError). No ``offset``: the matrix is one draw. A box (``global_shape``, ``start``)
     computes the whole matrix and keeps its box, so it is allowed only for global tensors of at most
     ``weightinit._box.ORTHOGONAL_BOX_MAX`` (2**24) elements and refused with a ValueError above.
 
@@ -508,6 +509,7 @@ def _delta_orthogonal(x, scale, in_axis, out_axis, seed, stream, threads, genera
     box = _box.check_box(view.shape, global_shape, start)
     shape = view.shape if box is None else box[0]
     scale = _real(scale, "scale")
+    _validate.check_fits(view.dtype, "scale", scale)  # |scale * Q| <= |scale|: no inf when scale fits
     if len(shape) not in (3, 4, 5):
         raise ValueError(f"{argname} must have 3, 4 or 5 dimensions, got shape {shape}")
     (ia,) = _norm_axes(_int(in_axis, "in_axis"), len(shape), "in_axis")
@@ -546,6 +548,7 @@ def delta_orthogonal_(tensor, scale=1.0, *, in_axis=1, out_axis=0, seed=None, st
     A conv layer with this kernel preserves the norm of its input at initialization (dynamical
     isometry). A box (``global_shape``, ``start``) is exact: each box computes the (out, in) matrix
     (a QR of out x in, small beside the kernel) and writes the part of it that falls in the box.
+    A ``scale`` outside the dtype's finite range is refused (ValueError) rather than written as inf.
 
     Xiao, L., Bahri, Y., Sohl-Dickstein, J., Schoenholz, S. S. & Pennington, J. (2018).
     Dynamical isometry and a mean field theory of CNNs: How to train 10,000-layer vanilla
@@ -737,6 +740,7 @@ def _eye(x, gain, argname, global_shape=None, start=None):
     if len(shape) != 2:
         raise ValueError(f"{argname} must have 2 dimensions, got shape {shape}")
     gain = _real(gain, "gain")
+    _validate.check_fits(view.dtype, "gain", gain)  # written as it is: refused where it would be inf
     if view.size == 0:
         return x
     _random.zeros_(view)  # multithreaded stream stores; ml_dtypes assigns bfloat16 per element
@@ -753,7 +757,8 @@ def eye_(tensor, gain=1.0, *, global_shape=None, start=None):
 
     ``x[i, i] = gain`` for i < min(rows, cols), zero elsewhere; with gain 1 a Linear layer
     passes as many of its inputs through unchanged as it can. A box (``global_shape``, ``start``)
-    is exact: the diagonal entries that fall in it.
+    is exact: the diagonal entries that fall in it. A ``gain`` outside the dtype's finite range
+    is refused (ValueError) rather than written as inf.
     """
     return _eye(tensor, gain, "tensor", global_shape, start)
 
