@@ -6,7 +6,6 @@ the caller's own buffer to the C++ core, which fills it in place with the GIL re
 from __future__ import annotations
 
 import hashlib
-import math
 import numbers
 import secrets
 import struct

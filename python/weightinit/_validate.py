@@ -14,8 +14,8 @@ from typing import Any, Optional, Tuple
 
 import numpy as np
 
-__all__ = ["NumberRangeError", "BoolAsNumberError", "shape", "real", "integer", "threads", "u64", "FLOAT_NAMES", "FINITE_MAX", "is_float_dtype",
-           "bfloat16", "check_fits"]
+__all__ = ["NumberRangeError", "BoolAsNumberError", "shape", "real", "integer", "threads", "u64",
+           "FLOAT_NAMES", "FINITE_MAX", "is_float_dtype", "bfloat16", "check_fits"]
 
 _U64 = 2**64
 #: names of the float dtypes a fill writes

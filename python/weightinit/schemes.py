@@ -30,8 +30,6 @@ Conventions (see also ``weightinit.fans``):
 from __future__ import annotations
 
 import math
-import numbers
-import operator
 import textwrap
 from collections.abc import Sequence
 
@@ -487,8 +485,8 @@ def orthogonal_(tensor, gain=1.0, *, seed=None, stream=None, threads=None, gener
     its dtype. Then ``Q^T Q = gain^2 I`` when rows >= cols and ``Q Q^T = gain^2 I`` otherwise.
     The QR runs in float64 with numpy.linalg, so every dtype gets the same matrix, rounded;
     results are bit-reproducible for one NumPy/LAPACK build (and for any ``threads``). ``gain`` is
-    any finite number within the dtype's range (a larger one would write inf: ValueError). No ``offset``: the matrix is one draw. A box (``global_shape``, ``start``)
-    computes the whole matrix and keeps its box, so it is allowed only for global tensors of at most
+    any finite number within the dtype's range (a larger one would write inf: ValueError). No
+    ``offset``: the matrix is one draw. A box (``global_shape``, ``start``) computes the whole matrix and keeps its box, so it is allowed only for global tensors of at most
     ``weightinit._box.ORTHOGONAL_BOX_MAX`` (2**24) elements and refused with a ValueError above.
 
     Saxe, A. M., McClelland, J. L. & Ganguli, S. (2013). Exact solutions to the nonlinear
