@@ -4,7 +4,7 @@ A multithreaded C++ core draws every value from Philox4x32-10 streams (stream fo
 element i of a fill depends only on seed, stream and i), so one seed gives the same weights
 whatever the thread count, chunking, shard or machine.
 """
-from ._version import __version__
+from ._version import __version__ as __version__  # re-exported (mypy --strict, ruff)
 from ._random import (
     Generator,
     constant,
