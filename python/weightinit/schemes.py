@@ -486,7 +486,8 @@ def orthogonal_(tensor, gain=1.0, *, seed=None, stream=None, threads=None, gener
     The QR runs in float64 with numpy.linalg, so every dtype gets the same matrix, rounded;
     results are bit-reproducible for one NumPy/LAPACK build (and for any ``threads``). ``gain`` is
     any finite number within the dtype's range (a larger one would write inf: ValueError). No
-    ``offset``: the matrix is one draw. A box (``global_shape``, ``start``) computes the whole matrix and keeps its box, so it is allowed only for global tensors of at most
+    ``offset``: the matrix is one draw. A box (``global_shape``, ``start``) computes the whole
+    matrix and keeps its box, so it is allowed only for global tensors of at most
     ``weightinit._box.ORTHOGONAL_BOX_MAX`` (2**24) elements and refused with a ValueError above.
 
     Saxe, A. M., McClelland, J. L. & Ganguli, S. (2013). Exact solutions to the nonlinear
