@@ -202,3 +202,78 @@ def test_largest_finite_gain_is_accepted_and_finite():
     assert np.isfinite(x).all()
     wi.eye_(x, gain=65504.0)
     assert np.isfinite(x).all() and x[0, 0] == 65504.0
+
+
+# ---------------------------------------------------------------- torch targets
+
+
+def _torch():
+    return pytest.importorskip("torch")
+
+
+def test_torch_tensor_over_a_read_only_mapping_is_refused_not_a_crash(tmp_path):
+    torch = _torch()
+    path = tmp_path / "w.npy"
+    np.save(path, np.full((64, 64), SENTINEL, np.float32))
+    mapped = np.load(path, mmap_mode="r")
+    with pytest.warns(UserWarning, match="not writable"):  # torch's own warning at from_numpy
+        t = torch.from_numpy(mapped)
+    for fill in (lambda: wi.uniform_(t, seed=1), lambda: wi.kaiming_normal_(t, seed=1),
+                 lambda: wi.constant_(t, 0.5), lambda: wi.orthogonal_(t, seed=1)):
+        with pytest.raises(ValueError, match="read-only"):
+            fill()
+    assert (mapped == SENTINEL).all()
+    with pytest.raises(ValueError, match="read-only"):  # the same refusal as for the array itself
+        wi.uniform_(mapped, seed=1)
+
+
+def test_torch_tensor_over_a_writable_mapping_is_filled(tmp_path):
+    torch = _torch()
+    path = tmp_path / "w.npy"
+    np.save(path, np.zeros((64, 64), np.float32))
+    mapped = np.load(path, mmap_mode="r+")
+    wi.uniform_(torch.from_numpy(mapped), seed=1)
+    assert (mapped == wi.uniform((64, 64), seed=1)).all()
+
+
+def test_page_check_of_one_storage_is_cached_and_forgotten_with_it():
+    torch = _torch()
+    from weightinit import _random
+    t = torch.zeros(16)
+    wi.uniform_(t, seed=1)
+    key = id(t.untyped_storage())
+    assert key in _random._WRITABLE_STORAGES
+    del t
+    assert key not in _random._WRITABLE_STORAGES
+
+
+def test_pages_writable_reads_the_protections():
+    import mmap
+    ro = mmap.mmap(-1, 8192, prot=mmap.PROT_READ)
+    rw = mmap.mmap(-1, 8192)
+    lo_ro = np.frombuffer(ro, np.uint8).ctypes.data
+    lo_rw = np.frombuffer(rw, np.uint8).ctypes.data
+    if _validate.pages_writable(lo_rw, lo_rw + 8192) is None:
+        pytest.skip("no /proc/self/maps on this system")
+    assert _validate.pages_writable(lo_rw, lo_rw + 8192) is True
+    assert _validate.pages_writable(lo_ro, lo_ro + 8192) is False
+    assert _validate.pages_writable(lo_ro + 4096, lo_ro + 4097) is False
+
+
+@pytest.mark.parametrize("make, exc", [
+    (lambda torch: torch._neg_view(torch.full((4,), SENTINEL)), ValueError),
+    (lambda torch: torch.nested.nested_tensor([torch.zeros(2), torch.zeros(3)]), TypeError),
+    (lambda torch: torch.zeros(4, 4).to_sparse(), TypeError),
+])
+def test_torch_views_the_core_cannot_fill_are_refused(make, exc):
+    torch = _torch()
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # nested tensors are a prototype: torch warns at creation
+        t = make(torch)
+    with pytest.raises(exc, match="tensor"):
+        wi.uniform_(t, seed=1)
+    with pytest.raises(exc, match="tensor"):
+        wi.xavier_uniform_(t.reshape(2, 2) if t.layout == torch.strided and not t.is_nested else t, seed=1)
+    if t.layout == torch.strided and not t.is_nested:
+        assert (t.resolve_neg() == -SENTINEL).all()

@@ -11,12 +11,14 @@ import secrets
 import struct
 import sys
 import threading
+import weakref
 from typing import Any, Optional, Sequence, Tuple, TypeVar, Union
 
 import numpy as np
 
 from . import _core
 from . import _validate as _v
+from ._validate import pages_writable
 
 __all__ = [
     "Generator",
@@ -243,8 +245,13 @@ def _torch_view(x: Any) -> Optional[np.ndarray]:
         return None
     if x.device.type != "cpu":
         raise ValueError(f"tensor must be on the CPU, got device {x.device}")
-    if x.is_sparse or x.is_quantized:
-        raise TypeError("tensor must be a dense tensor")
+    if x.layout != torch.strided or x.is_quantized or getattr(x, "is_nested", False):
+        raise TypeError(f"tensor must be a dense (strided) tensor, got layout {x.layout}"
+                        f"{' (nested)' if getattr(x, 'is_nested', False) else ''}")
+    if x.is_neg() or x.is_conj():  # the memory holds -x (or conj x): a fill there would read back negated
+        raise ValueError("tensor is a lazily negated or conjugated view (torch._neg_view / .conj()); "
+                         "fill the tensor it views, or x.resolve_neg() / x.resolve_conj()")
+    _check_pages(x)
     t = x.detach()
     if t.dtype == torch.bfloat16:
         import ml_dtypes
@@ -258,6 +265,26 @@ def _torch_view(x: Any) -> Optional[np.ndarray]:
 
 
 _U32 = np.dtype(np.uint32)
+# id(storage) -> page check of a torch storage seen before (dropped when the storage dies): the
+# memory of a live storage is not remapped under it, and reading /proc/self/maps costs ~1 ms.
+_WRITABLE_STORAGES: dict = {}
+
+
+def _check_pages(x: Any) -> None:
+    """Refuses a CPU tensor over read-only pages (``torch.from_numpy(np.load(f, mmap_mode="r"))``),
+    which NumPy would refuse as read-only and a write would crash on (SIGSEGV)."""
+    storage = x.untyped_storage()
+    key = id(storage)
+    if key in _WRITABLE_STORAGES:
+        return
+    lo = storage.data_ptr()
+    if pages_writable(lo, lo + storage.nbytes()) is False:
+        raise ValueError("tensor is read-only (its memory is mapped without write permission, e.g. "
+                         "np.load(..., mmap_mode='r')); fill a writable copy")
+    try:
+        _WRITABLE_STORAGES[key] = weakref.ref(storage, lambda _, k=key: _WRITABLE_STORAGES.pop(k, None))
+    except TypeError:  # a storage without weak references: checked on every call
+        pass
 
 
 def as_target(x: Any, argname: str = "tensor", *, bits: bool = False) -> np.ndarray:

@@ -159,3 +159,32 @@ def check_fits(dt: np.dtype, argname: str, value: float) -> None:
     if not abs(value) <= limit:
         raise ValueError(f"{argname}={value:g} gives values outside the finite range of {dt.name} "
                          f"(|values| <= {limit:g})")
+
+
+_MAPS = "/proc/self/maps"
+
+
+def pages_writable(lo: int, hi: int) -> Optional[bool]:
+    """Whether every page of the byte range [lo, hi) is mapped writable, from the page protections
+    in /proc/self/maps (Linux); None where the system does not tell (then nothing is refused).
+    Costs a read of the map (~1 ms in a process with torch loaded): callers cache the answer."""
+    if hi <= lo:
+        return True
+    try:
+        with open(_MAPS, "rb") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    at = lo
+    for line in lines:  # sorted by address, non-overlapping
+        span, perms = line.split(b" ", 2)[:2]
+        start_s, end_s = span.split(b"-")
+        start, end = int(start_s, 16), int(end_s, 16)
+        if end <= at:
+            continue
+        if start > at or perms[1:2] != b"w":  # a hole, or a page that is not writable
+            return False
+        at = end
+        if at >= hi:
+            return True
+    return False
