@@ -386,23 +386,44 @@ def _check_representable(dt: np.dtype, values: Tuple[Tuple[str, float], ...], sp
         raise ValueError(f"b - a = {span} overflows the {arith} arithmetic of a {dt.name} fill")
 
 
-def _fast_limits(arr: np.ndarray, seed: Any, stream: Any, offset: Any, threads: Any,
-                 generator: Any) -> Optional[Tuple[float, float]]:
-    """The fast path of the random fills, for the common call on an exact ``np.ndarray`` with float
-    parameters: ``seed`` an int, or None with or without a ``Generator``; ``stream``, ``offset``
-    and ``threads`` at their defaults. Returns ``_LIMITS`` of the array's dtype if the arguments
-    pass every check of the general path (seed in [0, 2**64); a supported native float dtype;
-    writeable, aligned and C-contiguous, hence no zero stride), else None. The caller then checks
-    its parameters against those limits with plain comparisons (False for nan and inf), and only
-    then takes (seed, stream 0) or advances the generator. Whatever fails goes the general way,
-    which raises the error: the two paths accept the same calls and write the same values."""
-    if (stream is None and threads is None and type(offset) is int and offset == 0
+_UNIFORM, _NORMAL, _TRUNC_NORMAL = 0, 1, 2  # the fills with a fast path
+
+
+def _fast_fill(kind: int, tensor: Any, seed: Any, stream: Any, offset: Any, threads: Any, generator: Any,
+               p: Any, q: Any, a: Any = 0.0, b: Any = 0.0) -> bool:
+    """The one fast path of uniform_ (``p, q`` = a, b), normal_ (``p, q`` = mean, std) and
+    trunc_normal_ (mean, std, a, b), for the common call on an exact ``np.ndarray``: ``seed`` an
+    int, or None with or without a ``Generator``; ``stream``, ``offset`` and ``threads`` at their
+    defaults; the array writeable, aligned and C-contiguous (hence no zero stride) of a native float
+    dtype met before; the parameters Python floats in the range the general path accepts (plain
+    comparisons: False for nan and inf). Then it fills and returns True; else it returns False
+    having changed nothing (not even the generator), and the general path, which raises the
+    errors, runs. The two paths accept the same calls and write the same values. (One function
+    with a switch rather than a callback per fill: a Python call costs ~10% of a small fill.)"""
+    if (type(tensor) is np.ndarray and type(p) is float and type(q) is float and stream is None
+            and threads is None and type(offset) is int and offset == 0
             and (type(seed) is int and generator is None and 0 <= seed < _U64
                  or seed is None and (generator is None or type(generator) is Generator))):
-        lim = _LIMITS.get(arr.dtype)
-        if lim is not None and arr.flags.carray:
-            return lim
-    return None
+        lim = _LIMITS.get(tensor.dtype)
+        if lim is None or not tensor.flags.carray:
+            return False
+        top = lim[0]
+        if kind == _UNIFORM:
+            if not (-top <= p <= q <= top and q - p <= lim[1]):
+                return False
+        elif not (-top <= p <= top and 0.0 <= q <= top):
+            return False
+        elif kind == _TRUNC_NORMAL and not (type(a) is float and type(b) is float and -_FMAX <= a <= b <= _FMAX):
+            return False
+        key, sid = (seed, 0) if seed is not None else resolve(None, None, generator)
+        if kind == _UNIFORM:
+            _core.fill_uniform(tensor, key, sid, 0, p, q, 0)
+        elif kind == _NORMAL:
+            _core.fill_normal(tensor, key, sid, 0, p, q, 0)
+        else:
+            _core.fill_trunc_normal(tensor, key, sid, 0, p, q, a, b, 0)
+        return True
+    return False
 
 
 def _prepare(x: Any, seed: Any, stream: Any, offset: Any, threads: Any, generator: Any, bits: bool = False,
@@ -468,12 +489,8 @@ def uniform_(
         a, b = _check_bounds(a, b)
         return _box().fill_random_box(tensor, "uniform", (a, b), seed, stream, offset, threads, generator,
                                       global_shape, start)
-    if type(tensor) is np.ndarray and type(a) is float and type(b) is float:  # see _fast_limits
-        lim = _fast_limits(tensor, seed, stream, offset, threads, generator)
-        if lim is not None and -lim[0] <= a <= b <= lim[0] and b - a <= lim[1]:
-            key, sid = (seed, 0) if seed is not None else resolve(None, None, generator)
-            _core.fill_uniform(tensor, key, sid, 0, a, b, 0)
-            return tensor
+    if _fast_fill(_UNIFORM, tensor, seed, stream, offset, threads, generator, a, b):
+        return tensor
     a, b = _check_bounds(a, b)
     arr, key, sid, offset, threads = _prepare(tensor, seed, stream, offset, threads, generator,
                                               values=(("a", a), ("b", b)), span=b - a)
@@ -499,12 +516,8 @@ def normal_(
         params = (_check_real(mean, "mean"), _check_std(std))
         return _box().fill_random_box(tensor, "normal", params, seed, stream, offset, threads, generator,
                                       global_shape, start)
-    if type(tensor) is np.ndarray and type(mean) is float and type(std) is float:  # see _fast_limits
-        lim = _fast_limits(tensor, seed, stream, offset, threads, generator)
-        if lim is not None and -lim[0] <= mean <= lim[0] and 0.0 <= std <= lim[0]:
-            key, sid = (seed, 0) if seed is not None else resolve(None, None, generator)
-            _core.fill_normal(tensor, key, sid, 0, mean, std, 0)
-            return tensor
+    if _fast_fill(_NORMAL, tensor, seed, stream, offset, threads, generator, mean, std):
+        return tensor
     mean = _check_real(mean, "mean")
     std = _check_std(std)
     arr, key, sid, offset, threads = _prepare(tensor, seed, stream, offset, threads, generator,
@@ -539,14 +552,8 @@ def trunc_normal_(
         params = (_check_real(mean, "mean"), _check_std(std)) + _check_bounds(a, b)
         return _box().fill_random_box(tensor, "trunc_normal", params, seed, stream, offset, threads,
                                       generator, global_shape, start)
-    if (type(tensor) is np.ndarray and type(mean) is float and type(std) is float and type(a) is float
-            and type(b) is float):  # see _fast_limits
-        lim = _fast_limits(tensor, seed, stream, offset, threads, generator)
-        if (lim is not None and -lim[0] <= mean <= lim[0] and 0.0 <= std <= lim[0]
-                and -_FMAX <= a <= b <= _FMAX):
-            key, sid = (seed, 0) if seed is not None else resolve(None, None, generator)
-            _core.fill_trunc_normal(tensor, key, sid, 0, mean, std, a, b, 0)
-            return tensor
+    if _fast_fill(_TRUNC_NORMAL, tensor, seed, stream, offset, threads, generator, mean, std, a, b):
+        return tensor
     mean = _check_real(mean, "mean")
     std = _check_std(std)
     a, b = _check_bounds(a, b)
@@ -572,7 +579,7 @@ def constant_(tensor: T, val: float, *, threads: Optional[int] = None,
         _box().check_box(as_target(tensor).shape, global_shape, start)
     if type(tensor) is np.ndarray and threads is None and (type(val) is float or type(val) is int):
         pack = _PACK.get(tensor.dtype)  # the common call: as the general path, a few us sooner
-        if pack is not None and tensor.flags.carray:  # see _fast_limits
+        if pack is not None and tensor.flags.carray:  # see _fast_fill
             try:
                 value = pack(float(val))
             except OverflowError:  # out of the dtype's range: the general path casts it (to inf)
