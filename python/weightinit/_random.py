@@ -216,22 +216,35 @@ def isa() -> str:
 # ---------------------------------------------------------------- arrays
 
 
-def parse_dtype(dtype: DTypeLike, name: str = "dtype") -> np.dtype:
-    """float32, float64, float16 or bfloat16 as a NumPy dtype (bfloat16 from ml_dtypes); also
-    their :data:`DTYPE_ALIASES` and torch's dtype objects."""
+def dtype_name(dtype: DTypeLike, name: str = "dtype") -> str:
+    """The name ("float32", "float64", "float16" or "bfloat16") of a float dtype, of its
+    :data:`DTYPE_ALIASES` spellings or of torch's dtype objects; never imports ml_dtypes."""
     if type(dtype).__module__ == "torch":
         dtype = str(dtype)  # torch.bfloat16 -> "torch.bfloat16"
     if isinstance(dtype, str):
         dtype = DTYPE_ALIASES.get(dtype.lower(), dtype)
-    if isinstance(dtype, str) and dtype == "bfloat16":
-        return _v.bfloat16()
+        if dtype == "bfloat16":
+            return dtype
     try:
         dt = np.dtype(dtype)
     except TypeError as exc:
         raise TypeError(f"{name} must be one of {', '.join(_FLOAT_NAMES)}, got {dtype!r}") from exc
     if dt.name not in _FLOAT_NAMES:
         raise TypeError(f"{name} must be one of {', '.join(_FLOAT_NAMES)}, got {dt.name}")
-    return dt
+    return dt.name
+
+
+#: bytes per element of each float dtype, known without importing ml_dtypes
+ITEMSIZE = {"float32": 4, "float64": 8, "float16": 2, "bfloat16": 2}
+
+
+def parse_dtype(dtype: DTypeLike, name: str = "dtype") -> np.dtype:
+    """float32, float64, float16 or bfloat16 as a NumPy dtype (bfloat16 from ml_dtypes, imported
+    here on first use); also their :data:`DTYPE_ALIASES` and torch's dtype objects."""
+    if isinstance(dtype, np.dtype) and _v.is_float_dtype(dtype):
+        return dtype
+    dt_name = dtype_name(dtype, name)
+    return _v.bfloat16() if dt_name == "bfloat16" else np.dtype(dt_name)
 
 
 def _torch_view(x: Any) -> Optional[np.ndarray]:

@@ -75,7 +75,7 @@ def _dtype_name(dtype: Any, where: str = "dtype") -> str:
                 return "int64"
         except TypeError:
             pass
-    return _random.parse_dtype(dtype, where).name
+    return _random.dtype_name(dtype, where)
 
 
 def np_dtype(name: str) -> np.dtype:
@@ -243,8 +243,9 @@ class ModelSpec(Mapping):
 
     def nbytes(self, dtype: Any = "float32") -> int:
         """Bytes of every tensor (buffers included) in ``dtype`` (per-parameter dtypes win)."""
-        model = _random.parse_dtype(dtype).name
-        return sum(p.size * np_dtype(p.dtype or model).itemsize for p in self._params.values())
+        model = _random.dtype_name(dtype)
+        sizes = {**_random.ITEMSIZE, "int64": 8}  # by name: counting bytes needs no ml_dtypes
+        return sum(p.size * sizes[p.dtype or model] for p in self._params.values())
 
     # JSON
     def to_dict(self) -> Dict[str, Any]:
