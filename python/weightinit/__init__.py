@@ -34,6 +34,7 @@ from ._random import (
 from .fans import JAX_AXES, TORCH_AXES, Fans, compute_fans
 from .gains import NONLINEARITIES, calculate_gain
 from .schemes import (
+    DISTRIBUTION_ALIASES,
     DISTRIBUTIONS,
     MODES,
     delta_orthogonal,
@@ -113,6 +114,7 @@ __all__ = [
     "NONLINEARITIES",
     "calculate_gain",
     "DISTRIBUTIONS",
+    "DISTRIBUTION_ALIASES",
     "MODES",
     "delta_orthogonal",
     "delta_orthogonal_",
