@@ -86,8 +86,8 @@ def real(value: Any, argname: str, *, lo: Optional[float] = None, lo_open: bool 
         try:
             f = float(value)
         except OverflowError:  # an int >= 2**1024
-            raise NumberRangeError(f"{argname} must be finite and within float64's range, got an int of "
-                             f"{int(value).bit_length()} bits") from None
+            size = f"an int of {value.bit_length()} bits" if isinstance(value, int) else repr(value)
+            raise NumberRangeError(f"{argname} must be finite and within float64's range, got {size}") from None
         out = int(value) if keep_int and isinstance(value, numbers.Integral) else f
         value = f
     if not math.isfinite(value):
