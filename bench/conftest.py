@@ -48,7 +48,7 @@ def threads() -> int:
 @pytest.fixture(scope="session")
 def torch(threads):
     """torch with torch.set_num_threads(threads), or a skip when torch is not installed."""
-    torch = B._try_torch()
+    torch = B.try_torch()
     if torch is None:
         pytest.skip("torch is not installed")
     old = torch.get_num_threads()
@@ -65,8 +65,8 @@ def buffers(size):
 
     def get(dtype: str) -> np.ndarray:
         if dtype not in cache:
-            buf = np.empty(size, B._dtype(dtype))
-            B._ref_fill(buf)()
+            buf = np.empty(size, B.dtype_of(dtype))
+            B.ref_fill(buf)()
             cache[dtype] = buf
         return cache[dtype]
 
@@ -141,8 +141,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     tr.write_sep("=", "weightinit ratios (min times; their time / ours, same buffer)")
     info = {"threads": wi.default_threads()}
     tr.write_line(f"weightinit {wi.__version__} ({wi.isa()}), {info['threads']} threads; "
-                  f"NumPy {np.__version__}; CPU {B._cpu_name()}")
+                  f"NumPy {np.__version__}; CPU {B.cpu_name()}")
     for line in B.format_table(rows, info).splitlines():
         tr.write_line(line)
     tr.write_line("")
-    tr.write_line(B._LEGEND)
+    tr.write_line(B.LEGEND)

@@ -25,7 +25,7 @@ def test_reference_fill(benchmark, buffers, dtype):
     """ndarray.fill of the buffer: the memory-write reference of every ratio."""
     x = buffers(dtype)
     record(benchmark, "ndarray.fill (reference)", dtype, "ndarray.fill", x.size, x.itemsize)
-    run(benchmark, B._ref_fill(x))
+    run(benchmark, B.ref_fill(x))
     check_constant(x, B.REF_VALUE)
 
 
@@ -57,7 +57,7 @@ def test_random_fill(benchmark, request, buffers, threads, dtype, fill, impl):
     CHECK[fill](target)
     if impl.startswith("weightinit"):  # the values of stream format v1, not just plausible ones
         np.testing.assert_array_equal(x[:64], TWIN[fill](64, dtype=dtype, seed=SEED))
-    B._ref_fill(x)()  # leave the shared buffer in a known state
+    B.ref_fill(x)()  # leave the shared buffer in a known state
 
 
 @pytest.mark.parametrize("impl", ("weightinit", "weightinit-1thread", "torch"))
@@ -78,7 +78,7 @@ def test_constant_fill(benchmark, request, buffers, threads, dtype, fill, impl):
     record(benchmark, fill, dtype, impl, x.size, x.itemsize)
     run(benchmark, fn)
     check_constant(x, value)
-    B._ref_fill(x)()
+    B.ref_fill(x)()
 
 
 @pytest.mark.parametrize("byte", (0x5A, 0x00))
@@ -87,7 +87,7 @@ def test_memset_ceiling(benchmark, buffers, threads, byte):
     import concurrent.futures
 
     x = buffers("float32")
-    memset = B._libc_memset()
+    memset = B.libc_memset()
     if memset is None:
         pytest.skip("no libc memset")
     step = -(-x.nbytes // threads)
@@ -101,7 +101,7 @@ def test_memset_ceiling(benchmark, buffers, threads, byte):
         run(benchmark, fn)
     u = x.view(np.uint8)
     assert u[0] == byte and u[-1] == byte and (u[:: 4093] == byte).all()
-    B._ref_fill(x)()
+    B.ref_fill(x)()
 
 
 SMALL = {  # fill -> (weightinit, NumPy with out=, values in [0, 1)?)

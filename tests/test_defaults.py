@@ -235,3 +235,17 @@ def test_fills_torch_parameters_in_place():
     ref = S.kaiming_uniform((8, 16), a=math.sqrt(5), dtype="bfloat16", seed=1, stream="fc")
     assert np.array_equal(lin.weight.detach().float().numpy(), ref.astype(np.float32))
     assert lin.weight.requires_grad
+
+
+def test_one_table_of_torch_layer_defaults_is_what_every_reader_uses():
+    from weightinit import architectures
+    from weightinit.defaults import torch_layer_rules
+    rules = torch_layer_rules("linear", (64, 32))
+    assert rules == {"weight": ("kaiming_uniform_", {"a": math.sqrt(5)}),
+                     "bias": ("uniform_", {"a": -1 / math.sqrt(32), "b": 1 / math.sqrt(32)})}
+    got = dict(architectures._torch_linear(64, 32))
+    assert (got["weight"].init, got["weight"].kwargs) == rules["weight"]
+    assert (got["bias"].init, got["bias"].kwargs) == rules["bias"]
+    assert torch_layer_rules("Conv2d", (16, 8, 3, 3))["bias"][1]["b"] == 1 / math.sqrt(72)
+    assert torch_layer_rules("lstm", hidden_size=4)["weight"] == ("uniform_", {"a": -0.5, "b": 0.5})
+    assert torch_layer_rules("rms_norm") == {"weight": ("ones_", {})}

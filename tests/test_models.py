@@ -327,3 +327,18 @@ def test_non_elementwise_initializers_are_not_windowed():
     assert not build.can_window(Param((4, 4), "sparse_", sparsity=0.5))
     assert build.can_window(Param((4, 4), "kaiming_normal_"))
     assert build.can_window(Param((4, 4), "zeros_"))
+
+
+def test_a_check_only_the_fill_makes_names_the_parameter():
+    spec = {"params": {"enc.w": {"shape": [3, 4], "init": "martens_sparse_", "nonzeros": 15}}}
+    with pytest.raises(ValueError, match=r"^enc\.w \(martens_sparse_\): nonzeros=15"):
+        init_model(spec, seed=1)
+
+
+def test_spec_errors_name_the_parameter_without_rewriting_messages():
+    with pytest.raises(ValueError, match=r"^layer\.w: shape must contain non-negative"):
+        ModelSpec.from_dict({"params": {"layer.w": {"shape": [3, -4], "init": "normal_"}}})
+    with pytest.raises(TypeError, match=r"^layer\.w: dtype must be one of"):
+        ModelSpec.from_dict({"params": {"layer.w": {"shape": [3], "init": "normal_", "dtype": "int8x"}}})
+    with pytest.raises(ValueError, match=r"^Param: shape must contain non-negative"):
+        Param((3, -4), "normal_")

@@ -919,3 +919,65 @@ def test_jax_parameter_overflowing_the_dtype_is_an_error():
         S.variance_scaling_(x, 1e6, seed=1)
     assert_untouched(x)
     assert np.isfinite(S.variance_scaling((2, 2), 1e6, dtype="float32", seed=1)).all()
+
+
+# ---------------------------------------------------------------- JAX / Keras parity: column_axis, names
+
+
+def jax_orthogonal_reference(shape, column_axis, gain, seed):
+    """jax.nn.initializers.orthogonal's steps (matrix (rest, shape[column_axis]), QR, sign fix,
+    reshape, moveaxis), fed with weightinit's N(0, 1) draw of the (rows, cols) matrix."""
+    cols = shape[column_axis]
+    rest = tuple(np.delete(np.array(shape), column_axis))
+    rows = math.prod(rest)
+    a = S._random.normal((rows, cols), dtype="float64", seed=seed)
+    wide = rows < cols
+    q, r = np.linalg.qr(a.T if wide else a)
+    q = q * np.sign(np.diag(r))
+    if wide:
+        q = q.T
+    return gain * np.moveaxis(q.reshape(rest + (cols,)), -1, column_axis)
+
+
+@pytest.mark.parametrize("shape, column_axis", [((3, 3, 16, 32), -1), ((3, 3, 32, 16), -1), ((4, 6, 5), 1),
+                                                ((2, 3, 40), 0), ((8, 5), -1), ((5, 8), 0)])
+def test_orthogonal_column_axis_is_jax_formula(shape, column_axis):
+    got = S.orthogonal(shape, 1.5, column_axis=column_axis, seed=11, dtype="float64")
+    ref = jax_orthogonal_reference(shape, column_axis, 1.5, seed=11)
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-13)
+    m = np.moveaxis(got, column_axis, -1).reshape(-1, shape[column_axis]) / 1.5
+    if m.shape[0] >= m.shape[1]:  # the column axis is orthonormal
+        np.testing.assert_allclose(m.T @ m, np.eye(m.shape[1]), atol=1e-12)
+    else:
+        np.testing.assert_allclose(m @ m.T, np.eye(m.shape[0]), atol=1e-12)
+
+
+def test_orthogonal_default_stays_torch_flattening():
+    shape = (16, 3, 3, 8)
+    torch_like = S.orthogonal(shape, seed=4, dtype="float64").reshape(16, -1)
+    np.testing.assert_allclose(torch_like @ torch_like.T, np.eye(16), atol=1e-12)
+    assert not np.array_equal(S.orthogonal(shape, seed=4), S.orthogonal(shape, column_axis=-1, seed=4))
+    # a matrix reads the same either way
+    assert np.array_equal(S.orthogonal((6, 9), seed=4), S.orthogonal((6, 9), column_axis=-1, seed=4))
+    assert np.array_equal(S.orthogonal((6, 9), seed=4), S.orthogonal((6, 9), column_axis=1, seed=4))
+
+
+@pytest.mark.parametrize("column_axis, exc", [(4, ValueError), (-5, ValueError), (1.0, TypeError), ("1", TypeError)])
+def test_orthogonal_bad_column_axis(column_axis, exc):
+    x = np.full((2, 3, 4, 5), 7.0, np.float32)
+    with pytest.raises(exc, match="column_axis"):
+        S.orthogonal_(x, column_axis=column_axis, seed=1)
+    assert (x == 7.0).all()
+
+
+def test_keras_untruncated_normal_is_jax_normal():
+    for dt in ("float32", "float64"):
+        a = S.variance_scaling((30, 40), 2.0, "fan_avg", "untruncated_normal", seed=3, dtype=dt)
+        b = S.variance_scaling((30, 40), 2.0, "fan_avg", "normal", seed=3, dtype=dt)
+        assert a.tobytes() == b.tobytes()
+    # "normal" keeps JAX's meaning (untruncated): values beyond 2 std occur; truncated_normal has none
+    n = S.variance_scaling((400, 400), 1.0, "fan_in", "normal", seed=3)
+    t = S.variance_scaling((400, 400), 1.0, "fan_in", "truncated_normal", seed=3)
+    std = math.sqrt(1 / 400)
+    assert np.abs(n).max() > 3 * std
+    assert np.abs(t).max() <= 2 * std / 0.87962566103423978 * (1 + 1e-6)

@@ -6,17 +6,19 @@ the caller's own buffer to the C++ core, which fills it in place with the GIL re
 from __future__ import annotations
 
 import hashlib
-import math
 import numbers
 import secrets
 import struct
 import sys
 import threading
+import weakref
 from typing import Any, Optional, Sequence, Tuple, TypeVar, Union
 
 import numpy as np
 
 from . import _core
+from . import _validate as _v
+from ._validate import pages_writable
 
 __all__ = [
     "Generator",
@@ -61,15 +63,7 @@ DTYPE_ALIASES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16", "fp64
 # ---------------------------------------------------------------- seeds and streams
 
 
-def _check_u64(value: Any, name: str) -> int:
-    if type(value) is int and 0 <= value < _U64:  # the common case, without ABC checks
-        return value
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int in [0, 2**64), got {type(value).__name__} {value!r}")
-    value = int(value)
-    if not 0 <= value < _U64:
-        raise ValueError(f"{name} must be an int in [0, 2**64), got {value}")
-    return value
+_check_u64 = _v.u64
 
 
 def stream_id(name: Stream) -> int:
@@ -222,24 +216,35 @@ def isa() -> str:
 # ---------------------------------------------------------------- arrays
 
 
-def parse_dtype(dtype: DTypeLike, name: str = "dtype") -> np.dtype:
-    """float32, float64, float16 or bfloat16 as a NumPy dtype (bfloat16 from ml_dtypes); also
-    their :data:`DTYPE_ALIASES` and torch's dtype objects."""
+def dtype_name(dtype: DTypeLike, name: str = "dtype") -> str:
+    """The name ("float32", "float64", "float16" or "bfloat16") of a float dtype, of its
+    :data:`DTYPE_ALIASES` spellings or of torch's dtype objects; never imports ml_dtypes."""
     if type(dtype).__module__ == "torch":
         dtype = str(dtype)  # torch.bfloat16 -> "torch.bfloat16"
     if isinstance(dtype, str):
         dtype = DTYPE_ALIASES.get(dtype.lower(), dtype)
-    if isinstance(dtype, str) and dtype == "bfloat16":
-        import ml_dtypes
-
-        return np.dtype(ml_dtypes.bfloat16)
+        if dtype == "bfloat16":
+            return dtype
     try:
         dt = np.dtype(dtype)
     except TypeError as exc:
         raise TypeError(f"{name} must be one of {', '.join(_FLOAT_NAMES)}, got {dtype!r}") from exc
     if dt.name not in _FLOAT_NAMES:
         raise TypeError(f"{name} must be one of {', '.join(_FLOAT_NAMES)}, got {dt.name}")
-    return dt
+    return dt.name
+
+
+#: bytes per element of each float dtype, known without importing ml_dtypes
+ITEMSIZE = {"float32": 4, "float64": 8, "float16": 2, "bfloat16": 2}
+
+
+def parse_dtype(dtype: DTypeLike, name: str = "dtype") -> np.dtype:
+    """float32, float64, float16 or bfloat16 as a NumPy dtype (bfloat16 from ml_dtypes, imported
+    here on first use); also their :data:`DTYPE_ALIASES` and torch's dtype objects."""
+    if isinstance(dtype, np.dtype) and _v.is_float_dtype(dtype):
+        return dtype
+    dt_name = dtype_name(dtype, name)
+    return _v.bfloat16() if dt_name == "bfloat16" else np.dtype(dt_name)
 
 
 def _torch_view(x: Any) -> Optional[np.ndarray]:
@@ -253,8 +258,13 @@ def _torch_view(x: Any) -> Optional[np.ndarray]:
         return None
     if x.device.type != "cpu":
         raise ValueError(f"tensor must be on the CPU, got device {x.device}")
-    if x.is_sparse or x.is_quantized:
-        raise TypeError("tensor must be a dense tensor")
+    if x.layout != torch.strided or x.is_quantized or getattr(x, "is_nested", False):
+        raise TypeError(f"tensor must be a dense (strided) tensor, got layout {x.layout}"
+                        f"{' (nested)' if getattr(x, 'is_nested', False) else ''}")
+    if x.is_neg() or x.is_conj():  # the memory holds -x (or conj x): a fill there would read back negated
+        raise ValueError("tensor is a lazily negated or conjugated view (torch._neg_view / .conj()); "
+                         "fill the tensor it views, or x.resolve_neg() / x.resolve_conj()")
+    _check_pages(x)
     t = x.detach()
     if t.dtype == torch.bfloat16:
         import ml_dtypes
@@ -267,14 +277,27 @@ def _torch_view(x: Any) -> Optional[np.ndarray]:
     return t.numpy()
 
 
-def _native_float_dtypes() -> frozenset:
-    import ml_dtypes
-
-    return frozenset(np.dtype(t) for t in (np.float32, np.float64, np.float16, ml_dtypes.bfloat16))
-
-
-_FLOAT_DTYPES = _native_float_dtypes()
 _U32 = np.dtype(np.uint32)
+# id(storage) -> page check of a torch storage seen before (dropped when the storage dies): the
+# memory of a live storage is not remapped under it, and reading /proc/self/maps costs ~1 ms.
+_WRITABLE_STORAGES: dict = {}
+
+
+def _check_pages(x: Any) -> None:
+    """Refuses a CPU tensor over read-only pages (``torch.from_numpy(np.load(f, mmap_mode="r"))``),
+    which NumPy would refuse as read-only and a write would crash on (SIGSEGV)."""
+    storage = x.untyped_storage()
+    key = id(storage)
+    if key in _WRITABLE_STORAGES:
+        return
+    lo = storage.data_ptr()
+    if pages_writable(lo, lo + storage.nbytes()) is False:
+        raise ValueError("tensor is read-only (its memory is mapped without write permission, e.g. "
+                         "np.load(..., mmap_mode='r')); fill a writable copy")
+    try:
+        _WRITABLE_STORAGES[key] = weakref.ref(storage, lambda _, k=key: _WRITABLE_STORAGES.pop(k, None))
+    except TypeError:  # a storage without weak references: checked on every call
+        pass
 
 
 def as_target(x: Any, argname: str = "tensor", *, bits: bool = False) -> np.ndarray:
@@ -294,7 +317,7 @@ def as_target(x: Any, argname: str = "tensor", *, bits: bool = False) -> np.ndar
                 )
             arr = x
     dt = arr.dtype
-    if not (dt == _U32 if bits else dt in _FLOAT_DTYPES):
+    if not (dt == _U32 if bits else _v.is_float_dtype(dt)):
         if dt.byteorder == (">" if np.little_endian else "<"):
             raise ValueError(f"{argname} must be in native byte order, got {dt}")
         wanted = "uint32 for random bits" if bits else "float32, float64, float16 or bfloat16"
@@ -312,16 +335,7 @@ def _box():
     return box
 
 
-def _check_threads(threads: Optional[int]) -> int:
-    if threads is None:
-        return 0
-    if type(threads) is int and threads >= 1:
-        return threads
-    if isinstance(threads, bool) or not isinstance(threads, numbers.Integral):
-        raise TypeError(f"threads must be a positive int or None, got {type(threads).__name__}")
-    if threads < 1:
-        raise ValueError(f"threads must be >= 1, got {threads}")
-    return int(threads)
+_check_threads = _v.threads
 
 
 def _check_offset(offset: int, size: int) -> int:
@@ -338,15 +352,7 @@ def _check_offset(offset: int, size: int) -> int:
 
 
 def _check_real(value: Any, name: str) -> float:
-    if type(value) is float or type(value) is int:
-        value = float(value)
-    elif isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    else:
-        value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return value
+    return _v.real(value, name)
 
 
 def _check_std(std: Any) -> float:
@@ -366,19 +372,25 @@ def _check_bounds(a: Any, b: Any, names: Tuple[str, str] = ("a", "b")) -> Tuple[
 
 # Largest finite value of each output dtype. float16 and bfloat16 are computed in float32, so
 # their spans (b - a) must also be finite in float32.
-_FINITE_MAX = {"float64": 1.7976931348623157e308, "float32": 3.4028234663852886e38,
-               "float16": 65504.0, "bfloat16": 3.3895313892515355e38}
+_FINITE_MAX = _v.FINITE_MAX
 
 
-# dtype -> (largest finite value, largest span of its arithmetic), for the four float dtypes
+def _limits(dt: np.dtype) -> Tuple[float, float]:
+    return _FINITE_MAX[dt.name], _FINITE_MAX["float64" if dt.name == "float64" else "float32"]
+
+
+# dtype -> (largest finite value, largest span of its arithmetic), for the float dtypes met so far
 # (keyed by the dtype itself: it hashes fast, dtype.name is slow). A dtype that compares unequal
-# to these (non-native byte order) is not a key, so a lookup also checks the dtype.
-_LIMITS = {dt: (_FINITE_MAX[dt.name], _FINITE_MAX["float64" if dt.name == "float64" else "float32"])
-           for dt in _FLOAT_DTYPES}
+# to these (non-native byte order) is not a key, so a lookup also checks the dtype. bfloat16 joins
+# when first met, so that recognising it never imports ml_dtypes.
+_LIMITS = {np.dtype(t): _limits(np.dtype(t)) for t in (np.float32, np.float64, np.float16)}
 
 
 def _check_representable(dt: np.dtype, values: Tuple[Tuple[str, float], ...], span: Optional[float] = None) -> None:
-    limit, span_limit = _LIMITS[dt]
+    lims = _LIMITS.get(dt)
+    if lims is None:
+        lims = _LIMITS[dt] = _limits(dt)
+    limit, span_limit = lims
     for name, v in values:
         if abs(v) > limit:
             raise ValueError(f"{name}={v} is outside the finite range of {dt.name} (|{name}| <= {limit:g})")
@@ -387,23 +399,44 @@ def _check_representable(dt: np.dtype, values: Tuple[Tuple[str, float], ...], sp
         raise ValueError(f"b - a = {span} overflows the {arith} arithmetic of a {dt.name} fill")
 
 
-def _fast_limits(arr: np.ndarray, seed: Any, stream: Any, offset: Any, threads: Any,
-                 generator: Any) -> Optional[Tuple[float, float]]:
-    """The fast path of the random fills, for the common call on an exact ``np.ndarray`` with float
-    parameters: ``seed`` an int, or None with or without a ``Generator``; ``stream``, ``offset``
-    and ``threads`` at their defaults. Returns ``_LIMITS`` of the array's dtype if the arguments
-    pass every check of the general path (seed in [0, 2**64); a supported native float dtype;
-    writeable, aligned and C-contiguous, hence no zero stride), else None. The caller then checks
-    its parameters against those limits with plain comparisons (False for nan and inf), and only
-    then takes (seed, stream 0) or advances the generator. Whatever fails goes the general way,
-    which raises the error: the two paths accept the same calls and write the same values."""
-    if (stream is None and threads is None and type(offset) is int and offset == 0
+_UNIFORM, _NORMAL, _TRUNC_NORMAL = 0, 1, 2  # the fills with a fast path
+
+
+def _fast_fill(kind: int, tensor: Any, seed: Any, stream: Any, offset: Any, threads: Any, generator: Any,
+               p: Any, q: Any, a: Any = 0.0, b: Any = 0.0) -> bool:
+    """The one fast path of uniform_ (``p, q`` = a, b), normal_ (``p, q`` = mean, std) and
+    trunc_normal_ (mean, std, a, b), for the common call on an exact ``np.ndarray``: ``seed`` an
+    int, or None with or without a ``Generator``; ``stream``, ``offset`` and ``threads`` at their
+    defaults; the array writeable, aligned and C-contiguous (hence no zero stride) of a native float
+    dtype met before; the parameters Python floats in the range the general path accepts (plain
+    comparisons: False for nan and inf). Then it fills and returns True; else it returns False
+    having changed nothing (not even the generator), and the general path, which raises the
+    errors, runs. The two paths accept the same calls and write the same values. (One function
+    with a switch rather than a callback per fill: a Python call costs ~10% of a small fill.)"""
+    if (type(tensor) is np.ndarray and type(p) is float and type(q) is float and stream is None
+            and threads is None and type(offset) is int and offset == 0
             and (type(seed) is int and generator is None and 0 <= seed < _U64
                  or seed is None and (generator is None or type(generator) is Generator))):
-        lim = _LIMITS.get(arr.dtype)
-        if lim is not None and arr.flags.carray:
-            return lim
-    return None
+        lim = _LIMITS.get(tensor.dtype)
+        if lim is None or not tensor.flags.carray:
+            return False
+        top = lim[0]
+        if kind == _UNIFORM:
+            if not (-top <= p <= q <= top and q - p <= lim[1]):
+                return False
+        elif not (-top <= p <= top and 0.0 <= q <= top):
+            return False
+        elif kind == _TRUNC_NORMAL and not (type(a) is float and type(b) is float and -_FMAX <= a <= b <= _FMAX):
+            return False
+        key, sid = (seed, 0) if seed is not None else resolve(None, None, generator)
+        if kind == _UNIFORM:
+            _core.fill_uniform(tensor, key, sid, 0, p, q, 0)
+        elif kind == _NORMAL:
+            _core.fill_normal(tensor, key, sid, 0, p, q, 0)
+        else:
+            _core.fill_trunc_normal(tensor, key, sid, 0, p, q, a, b, 0)
+        return True
+    return False
 
 
 def _prepare(x: Any, seed: Any, stream: Any, offset: Any, threads: Any, generator: Any, bits: bool = False,
@@ -469,12 +502,8 @@ def uniform_(
         a, b = _check_bounds(a, b)
         return _box().fill_random_box(tensor, "uniform", (a, b), seed, stream, offset, threads, generator,
                                       global_shape, start)
-    if type(tensor) is np.ndarray and type(a) is float and type(b) is float:  # see _fast_limits
-        lim = _fast_limits(tensor, seed, stream, offset, threads, generator)
-        if lim is not None and -lim[0] <= a <= b <= lim[0] and b - a <= lim[1]:
-            key, sid = (seed, 0) if seed is not None else resolve(None, None, generator)
-            _core.fill_uniform(tensor, key, sid, 0, a, b, 0)
-            return tensor
+    if _fast_fill(_UNIFORM, tensor, seed, stream, offset, threads, generator, a, b):
+        return tensor
     a, b = _check_bounds(a, b)
     arr, key, sid, offset, threads = _prepare(tensor, seed, stream, offset, threads, generator,
                                               values=(("a", a), ("b", b)), span=b - a)
@@ -500,12 +529,8 @@ def normal_(
         params = (_check_real(mean, "mean"), _check_std(std))
         return _box().fill_random_box(tensor, "normal", params, seed, stream, offset, threads, generator,
                                       global_shape, start)
-    if type(tensor) is np.ndarray and type(mean) is float and type(std) is float:  # see _fast_limits
-        lim = _fast_limits(tensor, seed, stream, offset, threads, generator)
-        if lim is not None and -lim[0] <= mean <= lim[0] and 0.0 <= std <= lim[0]:
-            key, sid = (seed, 0) if seed is not None else resolve(None, None, generator)
-            _core.fill_normal(tensor, key, sid, 0, mean, std, 0)
-            return tensor
+    if _fast_fill(_NORMAL, tensor, seed, stream, offset, threads, generator, mean, std):
+        return tensor
     mean = _check_real(mean, "mean")
     std = _check_std(std)
     arr, key, sid, offset, threads = _prepare(tensor, seed, stream, offset, threads, generator,
@@ -540,14 +565,8 @@ def trunc_normal_(
         params = (_check_real(mean, "mean"), _check_std(std)) + _check_bounds(a, b)
         return _box().fill_random_box(tensor, "trunc_normal", params, seed, stream, offset, threads,
                                       generator, global_shape, start)
-    if (type(tensor) is np.ndarray and type(mean) is float and type(std) is float and type(a) is float
-            and type(b) is float):  # see _fast_limits
-        lim = _fast_limits(tensor, seed, stream, offset, threads, generator)
-        if (lim is not None and -lim[0] <= mean <= lim[0] and 0.0 <= std <= lim[0]
-                and -_FMAX <= a <= b <= _FMAX):
-            key, sid = (seed, 0) if seed is not None else resolve(None, None, generator)
-            _core.fill_trunc_normal(tensor, key, sid, 0, mean, std, a, b, 0)
-            return tensor
+    if _fast_fill(_TRUNC_NORMAL, tensor, seed, stream, offset, threads, generator, mean, std, a, b):
+        return tensor
     mean = _check_real(mean, "mean")
     std = _check_std(std)
     a, b = _check_bounds(a, b)
@@ -573,7 +592,7 @@ def constant_(tensor: T, val: float, *, threads: Optional[int] = None,
         _box().check_box(as_target(tensor).shape, global_shape, start)
     if type(tensor) is np.ndarray and threads is None and (type(val) is float or type(val) is int):
         pack = _PACK.get(tensor.dtype)  # the common call: as the general path, a few us sooner
-        if pack is not None and tensor.flags.carray:  # see _fast_limits
+        if pack is not None and tensor.flags.carray:  # see _fast_fill
             try:
                 value = pack(float(val))
             except OverflowError:  # out of the dtype's range: the general path casts it (to inf)
@@ -585,6 +604,8 @@ def constant_(tensor: T, val: float, *, threads: Optional[int] = None,
     if isinstance(val, bool) or not isinstance(val, numbers.Real):
         raise TypeError(f"val must be a real number, got {type(val).__name__} {val!r}")
     nthreads = _check_threads(threads)
+    if isinstance(val, numbers.Integral):
+        val = _v.real(val, "val")  # an int beyond float64 is a ValueError, not an OverflowError
     value = np.array(val, dtype=np.float64).astype(arr.dtype).tobytes()
     _core.fill_constant(arr, value, nthreads)
     return tensor
@@ -606,18 +627,7 @@ def ones_(tensor: T, *, threads: Optional[int] = None, global_shape: Optional[Se
 
 
 def _shape(shape: Shape) -> Tuple[int, ...]:
-    if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
-        shape = (int(shape),)
-    try:
-        dims = tuple(shape)
-    except TypeError as exc:
-        raise TypeError(f"shape must be an int or a sequence of ints, got {shape!r}") from exc
-    out = []
-    for d in dims:
-        if isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 0:
-            raise ValueError(f"shape must contain non-negative ints, got {shape!r}")
-        out.append(int(d))
-    return tuple(out)
+    return _v.shape(shape, "shape")
 
 
 def empty(shape: Shape, dtype: DTypeLike = "float32") -> np.ndarray:

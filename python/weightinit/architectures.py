@@ -34,24 +34,20 @@ from __future__ import annotations
 import math
 from typing import Callable, Dict, List, Optional, Tuple
 
+from .defaults import torch_layer_rules
 from .models import ModelSpec, Param
 
 __all__ = ["gpt2", "llama", "bert", "resnet", "vit", "get", "names", "ARCHITECTURES"]
 
-_SQRT5 = math.sqrt(5)  # torch's nn.Linear / nn.Conv default: kaiming_uniform_(a=sqrt(5))
-
-
 def _torch_linear(out_f: int, in_f: int, bias: bool = True) -> List[Tuple[str, Param]]:
-    """nn.Linear's reset_parameters: weight kaiming_uniform_(a=sqrt(5)), bias U(-1/sqrt(in), .)."""
-    ps = [("weight", Param((out_f, in_f), "kaiming_uniform_", a=_SQRT5))]
-    if bias:
-        bound = 1 / math.sqrt(in_f) if in_f > 0 else 0.0
-        ps.append(("bias", Param((out_f,), "uniform_", a=-bound, b=bound)))
-    return ps
+    """nn.Linear's reset_parameters, from torch's layer-defaults table (defaults.torch_layer_rules)."""
+    rules = torch_layer_rules("linear", (out_f, in_f))
+    shapes = {"weight": (out_f, in_f), "bias": (out_f,)}
+    return [(n, Param(shapes[n], init, **kw)) for n, (init, kw) in rules.items() if bias or n == "weight"]
 
 
 def _layer_norm(n: int) -> List[Tuple[str, Param]]:
-    return [("weight", Param((n,), "ones_")), ("bias", Param((n,), "zeros_"))]
+    return [(k, Param((n,), init, **kw)) for k, (init, kw) in torch_layer_rules("layer_norm").items()]
 
 
 def _add(params: Dict[str, Param], prefix: str, items: List[Tuple[str, Param]]) -> None:
@@ -283,7 +279,8 @@ def vit(image_size: int = 224, patch_size: int = 16, n_layers: int = 12, hidden:
         _add(p, f"{L}.ln_1", _layer_norm(d))
         p[f"{L}.self_attention.in_proj_weight"] = Param((3 * d, d), "xavier_uniform_")
         p[f"{L}.self_attention.in_proj_bias"] = Param((3 * d,), "zeros_")
-        p[f"{L}.self_attention.out_proj.weight"] = Param((d, d), "kaiming_uniform_", a=_SQRT5)
+        init, kw = torch_layer_rules("linear", (d, d))["weight"]  # NonDynamicallyQuantizableLinear
+        p[f"{L}.self_attention.out_proj.weight"] = Param((d, d), init, **kw)
         p[f"{L}.self_attention.out_proj.bias"] = Param((d,), "zeros_")
         _add(p, f"{L}.ln_2", _layer_norm(d))
         p[f"{L}.mlp.0.weight"] = Param((mlp_dim, d), "xavier_uniform_")

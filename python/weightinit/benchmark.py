@@ -44,6 +44,12 @@ __all__ = [
     "best_time_small",
     "best_times_small_round_robin",
     "memset_ceiling",
+    "libc_memset",
+    "ref_fill",
+    "try_torch",
+    "dtype_of",
+    "cpu_name",
+    "LEGEND",
     "numpy_fill",
     "Case",
     "basic_cases",
@@ -65,6 +71,8 @@ TORCH_SLOW_MAX = 1 << 24
 #: orthogonal_ is a QR factorization (compute-bound, O(rows * cols * min(rows, cols))): timed on a
 #: matrix of at most this many elements.
 ORTHO_MAX = 1 << 22
+#: ... and with --quick: a 256x256 QR takes milliseconds where 2048x2048 took ~10 s per call here
+QUICK_ORTHO_MAX = 1 << 16
 #: float16 / bfloat16 NumPy peers draw float32 into a scratch of this many elements, then cast.
 NUMPY_CHUNK = 1 << 16
 REF_VALUE = 0.5  # the value ndarray.fill writes (non-zero: zero stores can take a faster path)
@@ -192,7 +200,7 @@ def best_times_small_round_robin(fns: Dict[str, Callable[[], Any]], repeat: int 
 # ------------------------------------------------------------------------------------ ceilings
 
 
-def _libc_memset() -> Optional[Callable]:
+def libc_memset() -> Optional[Callable]:
     name = ctypes.util.find_library("c")
     try:
         libc = ctypes.CDLL(name) if name else ctypes.CDLL(None)
@@ -208,7 +216,7 @@ def memset_ceiling(buf: np.ndarray, byte: int, threads: int, repeat: int = 5,
                    pool: Optional[concurrent.futures.Executor] = None) -> Optional[Timing]:
     """Best time of libc ``memset(buf, byte, nbytes)``, split over ``threads`` Python threads
     (ctypes releases the GIL), or None without a libc."""
-    memset = _libc_memset()
+    memset = libc_memset()
     if memset is None:
         return None
     base = buf.ctypes.data
@@ -276,7 +284,7 @@ def numpy_fill(rng: np.random.Generator, x: np.ndarray, kind: str, scale: float 
     return x
 
 
-def _try_torch():
+def try_torch():
     try:
         import torch  # noqa: F401
     except Exception:  # torch is optional; a broken install counts as absent
@@ -372,8 +380,9 @@ def basic_cases(wi) -> List[Case]:
     ]
 
 
-def scheme_cases(n: int) -> List[Case]:
-    """Every scheme with a torch.nn.init or NumPy counterpart, on a 2-D view of the buffer."""
+def scheme_cases(n: int, ortho_max: int = ORTHO_MAX) -> List[Case]:
+    """Every scheme with a torch.nn.init or NumPy counterpart, on a 2-D view of the buffer
+    (orthogonal_, a QR, on at most ``ortho_max`` elements)."""
     try:
         from . import schemes as S
     except Exception:
@@ -430,7 +439,7 @@ def scheme_cases(n: int) -> List[Case]:
         Case("eye_", lambda x, t: S.eye_(x), None, "", lambda t: T().eye_(t), shape=shape2),
         Case("dirac_", lambda x, t: S.dirac_(x), None, "", lambda t: T().dirac_(t), shape=_conv),
     ]
-    orows, ocols = _matrix(min(n, ORTHO_MAX))
+    orows, ocols = _matrix(min(n, ortho_max))
 
     def ortho_numpy(g, x):
         a = g.standard_normal((x.shape[1], x.shape[0]) if x.shape[0] < x.shape[1] else x.shape)
@@ -450,7 +459,7 @@ def scheme_cases(n: int) -> List[Case]:
 # ---------------------------------------------------------------------------------------- run
 
 
-def _ref_fill(buf: np.ndarray) -> Callable[[], None]:
+def ref_fill(buf: np.ndarray) -> Callable[[], None]:
     """ndarray.fill of ``buf`` with a non-zero value; bfloat16 through its uint16 view (ml_dtypes'
     own fill is element-by-element, about 3x slower than NumPy's)."""
     if buf.dtype.name == "bfloat16":
@@ -460,7 +469,7 @@ def _ref_fill(buf: np.ndarray) -> Callable[[], None]:
     return lambda: buf.fill(REF_VALUE)
 
 
-def _dtype(name: str) -> np.dtype:
+def dtype_of(name: str) -> np.dtype:
     if name == "bfloat16":
         import ml_dtypes
 
@@ -496,7 +505,7 @@ def _torch_time(torch, case: Case, view: np.ndarray, repeat: int, budget: float)
 def run(size: int = DEFAULT_SIZE, dtypes: Sequence[str] = DEFAULT_DTYPES, threads: Optional[int] = None,
         repeat: int = 5, peers: bool = True, use_torch: bool = True, schemes: bool = True,
         small: bool = True, only: Optional[Sequence[str]] = None, budget: float = 3.0,
-        quiet_wait: float = 0.0, passes: int = 1,
+        quiet_wait: float = 0.0, passes: int = 1, ortho_max: int = ORTHO_MAX,
         log: Callable[[str], None] = lambda s: None) -> Tuple[List[Row], Dict[str, Any]]:
     """Measure every fill; returns (rows, info). ``only``: substrings of the fills to keep;
     ``quiet_wait``: seconds to wait, before timing each row, for other processes to go idle (and
@@ -505,7 +514,7 @@ def run(size: int = DEFAULT_SIZE, dtypes: Sequence[str] = DEFAULT_DTYPES, thread
     import weightinit as wi
 
     nthreads = threads or wi.default_threads()
-    torch = _try_torch() if (peers and use_torch) else None
+    torch = try_torch() if (peers and use_torch) else None
     torch_threads = None
     if torch is not None:
         torch_threads = torch.get_num_threads()
@@ -514,7 +523,7 @@ def run(size: int = DEFAULT_SIZE, dtypes: Sequence[str] = DEFAULT_DTYPES, thread
         "weightinit": wi.__version__, "isa": wi.isa(), "threads": nthreads,
         "default_threads": wi.default_threads(), "size": size, "repeat": repeat, "passes": passes,
         "numpy": np.__version__, "torch": getattr(torch, "__version__", None),
-        "cpu": _cpu_name(), "python": platform.python_version(), "machine": platform.machine(),
+        "cpu": cpu_name(), "python": platform.python_version(), "machine": platform.machine(),
     }
     run_snap = _cpu_snapshot()
     keep = (lambda label: any(o in label for o in only)) if only else (lambda label: True)
@@ -523,9 +532,9 @@ def run(size: int = DEFAULT_SIZE, dtypes: Sequence[str] = DEFAULT_DTYPES, thread
     pool = concurrent.futures.ThreadPoolExecutor(nthreads) if nthreads > 1 else None
     try:
         for di, dname in enumerate(dtypes):
-            dt = _dtype(dname)
+            dt = dtype_of(dname)
             buf = np.empty(size, dt)
-            ref = _ref_fill(buf)
+            ref = ref_fill(buf)
             ref()  # touch every page before anything is timed
             log(f"{dname}: {size} elements, {buf.nbytes / 2**20:.0f} MiB")
             ref_best = best_time(ref, repeat, budget, elements=size)
@@ -539,7 +548,7 @@ def run(size: int = DEFAULT_SIZE, dtypes: Sequence[str] = DEFAULT_DTYPES, thread
                     if tm is not None:
                         rows.append(Row(label, "bytes", buf.nbytes, 1, tm, section="ceiling"))
                 ref()
-            cases = basic_cases(wi) + (scheme_cases(size) if schemes else [])
+            cases = basic_cases(wi) + (scheme_cases(size, ortho_max) if schemes else [])
             ref_row = Row("ndarray.fill (reference)", dname, size, dt.itemsize, ref_best, ref_best,
                           section=dname)
             rows.append(ref_row)
@@ -726,7 +735,7 @@ def _small_rows(wi, torch, peers: bool, repeat: int, quiet_wait: float = 0.0) ->
 # ------------------------------------------------------------------------------------ format
 
 
-def _cpu_name() -> str:
+def cpu_name() -> str:
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
@@ -827,7 +836,7 @@ def _header(info: Dict[str, Any], argv: Sequence[str]) -> str:
     )
 
 
-_LEGEND = (
+LEGEND = (
     "x fill: ndarray.fill time / our time on the same buffer (bfloat16: fill of its uint16 view). "
     "x PCG64, x Philox, x torch: their time / ours (>1: weightinit faster); NumPy is "
     "single-threaded, torch runs torch.set_num_threads(threads). 1->N thr: our time with threads=1 / "
@@ -908,12 +917,13 @@ def main(argv: Optional[List[str]] = None) -> int:
                      quiet_wait=(args.quiet_wait if args.quiet_wait is not None
                                  else 0.0 if args.quick else 20.0),
                      passes=max(1, args.passes or (1 if args.quick else 2)),
+                     ortho_max=QUICK_ORTHO_MAX if args.quick else ORTHO_MAX,
                      log=lambda s: print(s, file=sys.stderr, flush=True))
     print(_header(info, argv))
     print()
     print(format_table(rows, info))
     print()
-    print(_LEGEND + (_LEGEND_BG if any(r.background is not None for r in rows) else ""))
+    print(LEGEND + (_LEGEND_BG if any(r.background is not None for r in rows) else ""))
     print(f"({time.time() - t0:.0f} s)")
     if args.json:
         with open(args.json, "w") as f:

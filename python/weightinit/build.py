@@ -162,7 +162,10 @@ def init_model(spec: Any, seed: Optional[int] = None, dtype: Any = "float32", *,
             check_param(p, n, np_dtype(p.dtype or model_dtype))
         targets = {n: np.empty(p.shape, np_dtype(p.dtype or model_dtype)) for n, p in spec.items()}
     for n, p in spec.items():
-        fill_param(targets[n], p, n, key, threads=threads)
+        try:
+            fill_param(targets[n], p, n, key, threads=threads)
+        except (ValueError, TypeError) as exc:  # a check only the fill makes: name the parameter
+            raise type(exc)(f"{n} ({p.init}): {exc}") from None
     return targets
 
 

@@ -27,11 +27,11 @@ case-insensitive and accept torch's class names (``"Conv2d"``, ``"ConvTranspose1
 from __future__ import annotations
 
 import math
-from typing import Any, Optional, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 from . import _random, schemes
 
-__all__ = ["TORCH_DEFAULT_KINDS", "torch_default_"]
+__all__ = ["TORCH_DEFAULT_KINDS", "torch_default_", "torch_layer_rules"]
 
 _CONV = tuple(f"conv{n}d" for n in (1, 2, 3)) + tuple(f"conv_transpose{n}d" for n in (1, 2, 3))
 _NORMS = ("layer_norm", "batch_norm", "group_norm", "instance_norm", "rms_norm")
@@ -64,6 +64,34 @@ def _kind(kind) -> str:
 def _torch_fan_in(shape) -> int:
     # torch.nn.init._calculate_fan_in_and_fan_out(weight)[0]
     return shape[1] * math.prod(shape[2:])
+
+
+Rule = Tuple[str, Dict[str, float]]  # (in-place initializer, its keyword arguments)
+
+
+def torch_layer_rules(kind: str, weight_shape: Sequence[int] = (), *,
+                      hidden_size: Optional[int] = None) -> Dict[str, Rule]:
+    """torch's layer defaults, the one table: ``{"weight": rule, "bias": rule}`` for a layer of
+    ``kind`` whose weight has ``weight_shape`` (RNNs: ``hidden_size``), each rule an initializer
+    name and its arguments. :func:`torch_default_`, ``weightinit.torch``'s module rules and the
+    built-in architectures all read it (the table in this module's docstring)."""
+    k = _kind(kind)
+    if k == "linear" or k in _CONV:
+        fan_in = _torch_fan_in(weight_shape)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        return {"weight": ("kaiming_uniform_", {"a": _SQRT5}), "bias": ("uniform_", {"a": -bound, "b": bound})}
+    if k == "bilinear":
+        bound = 1 / math.sqrt(weight_shape[1])
+        return {"weight": ("uniform_", {"a": -bound, "b": bound}), "bias": ("uniform_", {"a": -bound, "b": bound})}
+    if k == "embedding":
+        return {"weight": ("normal_", {})}
+    if k in _NORMS:
+        return {"weight": ("ones_", {})} if k == "rms_norm" else {"weight": ("ones_", {}), "bias": ("zeros_", {})}
+    stdv = 1.0 / math.sqrt(hidden_size) if hidden_size else 0  # RNNs: every parameter
+    return {"weight": ("uniform_", {"a": -stdv, "b": stdv}), "bias": ("uniform_", {"a": -stdv, "b": stdv})}
+
+
+_SQRT5 = math.sqrt(5)  # nn.Linear / nn.Conv: kaiming_uniform_(a=sqrt(5)) is U(-1/sqrt(fan_in), ...)
 
 
 def torch_default_(
@@ -126,10 +154,10 @@ def torch_default_(
             if b.shape != (w.shape[0],):
                 raise ValueError(f"bias must have shape ({w.shape[0]},) for weight of shape "
                                  f"{w.shape}, got {b.shape}")
-        fan_in = _torch_fan_in(w.shape)
-        plan.append((weight, "kaiming", None))
+        rules = torch_layer_rules(k, w.shape)
+        plan.append((weight, rules["weight"]))
         if bias is not None:
-            plan.append((bias, "uniform", 1 / math.sqrt(fan_in) if fan_in > 0 else 0))
+            plan.append((bias, rules["bias"]))
     elif k == "bilinear":
         if w.ndim != 3:
             raise ValueError(
@@ -139,10 +167,10 @@ def torch_default_(
             raise ValueError(
                 f"weight of a bilinear layer needs in1_features > 0, got shape {w.shape}"
             )
-        bound = 1 / math.sqrt(w.shape[1])
-        plan.append((weight, "uniform", bound))
+        rules = torch_layer_rules(k, w.shape)
+        plan.append((weight, rules["weight"]))
         if bias is not None:
-            plan.append((bias, "uniform", bound))
+            plan.append((bias, rules["bias"]))
     elif k == "embedding":
         if w.ndim != 2:
             raise ValueError(f"weight of an embedding must have 2 dimensions, got shape {w.shape}")
@@ -153,7 +181,7 @@ def torch_default_(
             if not -w.shape[0] <= padding_idx < w.shape[0]:
                 raise ValueError(f"padding_idx must be in [{-w.shape[0]}, {w.shape[0]}), got "
                                  f"{padding_idx}")
-        plan.append((weight, "embedding", padding_idx))
+        plan.append((weight, torch_layer_rules(k)["weight"]))
     else:  # RNNs: every parameter U(-1/sqrt(hidden), 1/sqrt(hidden))
         if hidden_size is None:
             first = w if w is not None else b
@@ -164,21 +192,17 @@ def torch_default_(
                 )
             hidden_size = first.shape[0] // _RNNS[k]
         hidden_size = schemes._int(hidden_size, "hidden_size", lo=0)
-        stdv = 1.0 / math.sqrt(hidden_size) if hidden_size > 0 else 0
-        for p in (weight, bias):
+        rules = torch_layer_rules(k, hidden_size=hidden_size)
+        for n, p in (("weight", weight), ("bias", bias)):
             if p is not None:
-                plan.append((p, "uniform", stdv))
+                plan.append((p, rules[n]))
 
     key, s = _random.resolve(seed, stream, generator)
     bs = _random.derive_stream(s, "bias") if bias_stream is None else _random.stream_id(bias_stream)
-    for p, fill, param in plan:
+    for p, (init, kw) in plan:
         rk = dict(seed=key, stream=s if p is weight else bs, threads=nthreads or None)
-        if fill == "kaiming":
-            schemes.kaiming_uniform_(p, a=math.sqrt(5), **rk)
-        elif fill == "uniform":
-            _random.uniform_(p, -param, param, **rk)
-        else:
-            _random.normal_(p, **rk)
-            if param is not None:
-                views["weight"][param] = 0
+        fn = getattr(_random, init) if hasattr(_random, init) else getattr(schemes, init)
+        fn(p, *kw.values(), **rk)  # the rule's arguments in the initializer's positional order
+    if k == "embedding" and padding_idx is not None:
+        views["weight"][padding_idx] = 0
     return weight, bias

@@ -17,6 +17,8 @@ import operator
 from collections.abc import Sequence
 from typing import NamedTuple, Union
 
+from . import _validate
+
 __all__ = ["Fans", "compute_fans", "TORCH_AXES", "JAX_AXES"]
 
 Axes = Union[int, Sequence[int]]
@@ -36,30 +38,7 @@ class Fans(NamedTuple):
 
 def _as_shape(shape, argname: str = "shape", *, allow_array: bool = True) -> tuple[int, ...]:
     """A shape as a tuple of non-negative ints (with ``allow_array``, an array gives its shape)."""
-    if not isinstance(shape, Sequence) and len(getattr(shape, "shape", ())) > 0:  # an array
-        if allow_array:
-            return tuple(int(d) for d in shape.shape)
-        raise TypeError(
-            f"{argname} must be a sequence of ints, got {type(shape).__name__} (to fill an "
-            f"existing array, call the in-place function, whose name ends with '_')"
-        )
-    if hasattr(shape, "__index__") and not isinstance(shape, bool):
-        return (_as_dim(shape, argname),)
-    if isinstance(shape, (str, bytes)) or not isinstance(shape, Sequence):
-        raise TypeError(f"{argname} must be a sequence of ints, got {type(shape).__name__}")
-    return tuple(_as_dim(d, argname) for d in shape)
-
-
-def _as_dim(d, argname: str) -> int:
-    if isinstance(d, bool):
-        raise TypeError(f"{argname} must contain ints, got bool {d!r}")
-    try:
-        d = operator.index(d)
-    except TypeError:
-        raise TypeError(f"{argname} must contain ints, got {type(d).__name__} {d!r}") from None
-    if d < 0:
-        raise ValueError(f"{argname} must contain non-negative sizes, got {d}")
-    return d
+    return _validate.shape(shape, argname, allow_array=allow_array)
 
 
 def _norm_axes(axes: Axes, ndim: int, argname: str) -> tuple[int, ...]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-import numbers
+
+from . import _validate
 
 __all__ = ["NONLINEARITIES", "calculate_gain"]
 
@@ -53,16 +54,13 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     if nonlinearity == "leaky_relu":
         if param is None:
             negative_slope = DEFAULT_NEGATIVE_SLOPE
-        elif isinstance(param, bool) or not isinstance(param, numbers.Real):
-            raise TypeError(
-                f"param (the negative slope of leaky_relu) must be a real number, got {param!r}"
-            )
-        elif not math.isfinite(param):
-            raise ValueError(
-                f"param (the negative slope of leaky_relu) must be finite, got {param!r}"
-            )
+        elif isinstance(param, bool):
+            raise _validate.BoolAsNumberError(
+                f"param (the negative slope of leaky_relu) must be a real number, got {param!r}")
         else:  # ints stay ints, as in torch; other reals (numpy scalars) become Python floats
-            negative_slope = param if isinstance(param, int) else float(param)
+            negative_slope = _validate.real(param, "param (the negative slope of leaky_relu)", keep_int=True)
+            if abs(negative_slope) >= 2**511:  # the square overflows (torch: OverflowError); 1 is lost in it
+                return math.sqrt(2.0) / abs(float(negative_slope))
         return math.sqrt(2.0 / (1 + negative_slope**2))
     if nonlinearity == "selu":
         return 3.0 / 4  # torch's empirical value (pytorch/pytorch#50664)

@@ -35,7 +35,7 @@ from typing import Any, Dict, Iterator, Optional, Tuple, Union
 
 import numpy as np
 
-from . import _random
+from . import _random, _validate
 from .registry import CONSTANT_INITS, RANDOMNESS, initializer, initializer_names
 
 __all__ = [
@@ -59,17 +59,10 @@ _INT_DTYPES = ("int64",)
 
 
 def _shape(shape: Any, where: str) -> Tuple[int, ...]:
-    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__"):
-        if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
-            shape = (shape,)
-        else:
-            raise TypeError(f"{where}: shape must be a list of ints, got {shape!r}")
-    out = []
-    for d in shape:
-        if isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 0:
-            raise ValueError(f"{where}: shape must contain non-negative ints, got {list(shape)!r}")
-        out.append(int(d))
-    return tuple(out)
+    try:
+        return _validate.shape(shape, "shape")
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{where}: {exc}") from None
 
 
 def _dtype_name(dtype: Any, where: str = "dtype") -> str:
@@ -82,7 +75,7 @@ def _dtype_name(dtype: Any, where: str = "dtype") -> str:
                 return "int64"
         except TypeError:
             pass
-    return _random.parse_dtype(dtype, where).name
+    return _random.dtype_name(dtype, where)
 
 
 def np_dtype(name: str) -> np.dtype:
@@ -118,20 +111,29 @@ class Param:
 
     def __init__(self, shape: Any, init: str = "zeros_", /, *, dtype: Optional[str] = None,
                  zero_rows: Any = (), buffer: bool = False, **kwargs: Any) -> None:
-        where = "Param"
+        self._build("Param", shape, init, dtype, zero_rows, buffer, kwargs)
+
+    def _build(self, where: str, shape: Any, init: str, dtype: Optional[str], zero_rows: Any, buffer: bool,
+               kwargs: Dict[str, Any]) -> None:
+        """Sets and checks every field; errors start with ``where`` (the parameter's name in a spec)."""
+        try:
+            self.init = initializer(init).name
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"{where}: {exc}") from None
         self.shape = _shape(shape, where)
-        self.init = initializer(init).name
         for k in kwargs:
             if k in RANDOMNESS:
                 raise ValueError(f"{where}: {k!r} is set by the model level (seed, and stream = "
                                  f"the parameter's name); remove it from the initializer arguments")
         self.kwargs = {k: _json_value(v, where) for k, v in kwargs.items()}
-        self.dtype = None if dtype is None else _dtype_name(dtype)
-        if isinstance(zero_rows, numbers.Integral) and not isinstance(zero_rows, bool):
-            zero_rows = (zero_rows,)
-        self.zero_rows = tuple(sorted({int(r) for r in zero_rows}))
+        try:
+            self.dtype = None if dtype is None else _dtype_name(dtype)
+            self.zero_rows = _validate.shape(zero_rows, "zero_rows")  # non-negative ints, like a shape
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"{where}: {exc}") from None
+        self.zero_rows = tuple(sorted(set(self.zero_rows)))
         self.buffer = bool(buffer)
-        self.validate()
+        self.validate(where)
 
     def validate(self, name: str = "Param") -> None:
         """Checks what can be checked without an array: arguments the initializer accepts,
@@ -177,12 +179,9 @@ class Param:
         if missing:
             raise ValueError(f"{name}: missing {' and '.join(repr(k) for k in missing)}")
         extra = {k: v for k, v in d.items() if k not in _RESERVED}
-        try:
-            return cls(d["shape"], d["init"], dtype=d.get("dtype"),
-                       zero_rows=d.get("zero_rows", ()), buffer=d.get("buffer", False), **extra)
-        except (TypeError, ValueError) as exc:
-            msg = str(exc).replace("Param: ", "")
-            raise type(exc)(msg if msg.startswith(name) else f"{name}: {msg}") from None
+        p = cls.__new__(cls)
+        p._build(name, d["shape"], d["init"], d.get("dtype"), d.get("zero_rows", ()), d.get("buffer", False), extra)
+        return p
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Param) and self.to_dict() == other.to_dict()
@@ -244,8 +243,9 @@ class ModelSpec(Mapping):
 
     def nbytes(self, dtype: Any = "float32") -> int:
         """Bytes of every tensor (buffers included) in ``dtype`` (per-parameter dtypes win)."""
-        model = _random.parse_dtype(dtype).name
-        return sum(p.size * np_dtype(p.dtype or model).itemsize for p in self._params.values())
+        model = _random.dtype_name(dtype)
+        sizes = {**_random.ITEMSIZE, "int64": 8}  # by name: counting bytes needs no ml_dtypes
+        return sum(p.size * sizes[p.dtype or model] for p in self._params.values())
 
     # JSON
     def to_dict(self) -> Dict[str, Any]:

@@ -30,14 +30,12 @@ Conventions (see also ``weightinit.fans``):
 from __future__ import annotations
 
 import math
-import numbers
-import operator
 import textwrap
 from collections.abc import Sequence
 
 import numpy as np
 
-from . import _box, _core, _random
+from . import _box, _core, _random, _validate
 from .fans import Fans, _as_shape, _norm_axes, compute_fans
 from .gains import calculate_gain
 
@@ -51,13 +49,17 @@ __all__ = [
     "orthogonal_", "orthogonal", "delta_orthogonal_", "delta_orthogonal",
     "sparse_", "sparse", "martens_sparse_", "martens_sparse",
     "eye_", "eye", "dirac_", "dirac",
-    "MODES", "DISTRIBUTIONS",
+    "MODES", "DISTRIBUTIONS", "DISTRIBUTION_ALIASES",
 ]
 
 #: modes of variance_scaling, as JAX's (fan_geo_avg: n = sqrt(fan_in * fan_out))
 MODES = ("fan_in", "fan_out", "fan_avg", "fan_geo_avg")
-#: distributions of variance_scaling (JAX, Keras)
+#: distributions of variance_scaling, with JAX's meanings ("normal" is untruncated)
 DISTRIBUTIONS = ("truncated_normal", "normal", "uniform")
+#: other accepted spellings: Keras 3's "untruncated_normal" is JAX's "normal". Keras' own "normal"
+#: means truncated_normal there: the name "normal" keeps JAX's meaning here (write
+#: "truncated_normal" or "untruncated_normal" to be unambiguous in both).
+DISTRIBUTION_ALIASES = {"untruncated_normal": "normal"}
 _TORCH_MODES = ("fan_in", "fan_out")
 # std of N(0, 1) truncated to [-2, 2]; the literal JAX and Keras divide by
 _TRUNC_STD_2 = 0.87962566103423978
@@ -69,28 +71,13 @@ _SPARSE_BLOCK = 1 << 19
 # ----------------------------------------------------------------------------- validation helpers
 
 def _real(value, argname: str, *, lo=None, lo_open: bool = False, hi=None, hi_open: bool = False):
-    """Validate a finite real number (bool refused) within optional bounds; return it unchanged
-    if it is an int or float, else as a Python float."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{argname} must be a real number, got {type(value).__name__} {value!r}")
-    if not isinstance(value, (int, float)):
-        value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{argname} must be finite, got {value!r}")
-    if lo is not None and (value < lo or (lo_open and value == lo)):
-        raise ValueError(f"{argname} must be {'>' if lo_open else '>='} {lo}, got {value!r}")
-    if hi is not None and (value > hi or (hi_open and value == hi)):
-        raise ValueError(f"{argname} must be {'<' if hi_open else '<='} {hi}, got {value!r}")
-    return value
+    """A finite real number (bool refused) within optional bounds; an int stays an int (as torch
+    computes with it), other reals become Python floats. See :func:`_validate.real`."""
+    return _validate.real(value, argname, lo=lo, lo_open=lo_open, hi=hi, hi_open=hi_open, keep_int=True)
 
 
 def _int(value, argname: str, *, lo=None) -> int:
-    if isinstance(value, bool) or not hasattr(value, "__index__"):
-        raise TypeError(f"{argname} must be an int, got {type(value).__name__} {value!r}")
-    value = operator.index(value)
-    if lo is not None and value < lo:
-        raise ValueError(f"{argname} must be >= {lo}, got {value}")
-    return value
+    return _validate.integer(value, argname, lo=lo)
 
 
 def _choice(value, argname: str, accepted: Sequence[str], *, lower: bool = False) -> str:
@@ -187,7 +174,8 @@ def _variance_scaling(x, scale, mode, distribution, in_axis, out_axis, batch_axi
     view = _target(x)
     scale = _real(scale, "scale", lo=0, lo_open=True)
     mode = _choice(mode, "mode", MODES)
-    distribution = _choice(distribution, "distribution", DISTRIBUTIONS)
+    distribution = _choice(distribution, "distribution", DISTRIBUTIONS + tuple(DISTRIBUTION_ALIASES))
+    distribution = DISTRIBUTION_ALIASES.get(distribution, distribution)
     f = _fans(_fan_shape(view, rk), in_axis, out_axis, batch_axis, fans, argname)
     if view.size == 0:
         return _noop_fill(x, rk)
@@ -210,7 +198,9 @@ def variance_scaling_(tensor, scale=1.0, mode="fan_in", distribution="truncated_
     * ``"truncated_normal"``: N(0, s^2) truncated to [-2 s, 2 s] with
       ``s = sqrt(variance) / 0.87962566103423978`` (the std of N(0,1) truncated to [-2, 2]), so the
       samples' std is ``sqrt(variance)``;
-    * ``"normal"``: N(0, variance);
+    * ``"normal"`` (JAX's name) or ``"untruncated_normal"`` (Keras'): N(0, variance). Keras'
+      ``"normal"`` means truncated_normal; here ``"normal"`` keeps JAX's meaning, so code ported
+      from Keras should say ``"truncated_normal"`` (see :data:`DISTRIBUTION_ALIASES`);
     * ``"uniform"``: U(-b, b) with ``b = sqrt(3 * variance)``.
 
     ``s`` and ``b`` are computed as JAX does: ``scale / n`` in Python floats, then in the array's dtype.
@@ -219,7 +209,8 @@ def variance_scaling_(tensor, scale=1.0, mode="fan_in", distribution="truncated_
     ``in_axis=-2, out_axis=-1`` for JAX/Flax/Keras kernels. (Keras clamps fans to >= 1; a non-empty
     array always has fans >= 1, and an empty one is left as is.)
 
-    ``scale`` > 0; ``mode`` in :data:`MODES`; ``distribution`` in :data:`DISTRIBUTIONS`.
+    ``scale`` > 0; ``mode`` in :data:`MODES`; ``distribution`` in :data:`DISTRIBUTIONS` or
+    :data:`DISTRIBUTION_ALIASES`.
     Returns ``tensor``. Reference: the unifying form of Glorot & Bengio (2010), He et al. (2015) and
     LeCun et al. (1998) used by Keras and JAX.
     """
@@ -467,21 +458,31 @@ def _resolve(seed, stream, generator):
     return _random.resolve(seed, stream, generator)
 
 
-def _orthogonal(x, gain, seed, stream, threads, generator, argname, global_shape=None, start=None):
+def _orthogonal(x, gain, seed, stream, threads, generator, argname, global_shape=None, start=None,
+                column_axis=None):
     view = _target(x)
     box = _box.check_box(view.shape, global_shape, start)
     shape = view.shape if box is None else box[0]
     gain = _real(gain, "gain")
+    _validate.check_fits(view.dtype, "gain", gain)  # |gain * Q| <= |gain|: no inf when gain fits
     if len(shape) < 2:
         raise ValueError(f"{argname} must have at least 2 dimensions, got shape {shape}")
+    if column_axis is not None:
+        (column_axis,) = _norm_axes(_int(column_axis, "column_axis"), len(shape), "column_axis")
     if box is not None:
         _box.check_orthogonal(shape)
     _threads(threads)
     key, s = _resolve(seed, stream, generator)
     if view.size == 0:
         return x
-    rows = shape[0]
-    q = (float(gain) * _orthogonal_matrix(rows, math.prod(shape) // rows, key, s, threads)).reshape(shape)
+    if column_axis is None:  # torch: (shape[0], rest)
+        rows = shape[0]
+        q = (float(gain) * _orthogonal_matrix(rows, math.prod(shape) // rows, key, s, threads)).reshape(shape)
+    else:  # JAX: (rest, shape[column_axis]), that axis moved back into place
+        cols = shape[column_axis]
+        rest = tuple(d for i, d in enumerate(shape) if i != column_axis)
+        q = float(gain) * _orthogonal_matrix(math.prod(rest), cols, key, s, threads)
+        q = np.moveaxis(q.reshape(rest + (cols,)), -1, column_axis)
     _store(view, q if box is None else q[_box.box_slices(box, view.shape)])
     return x
 
@@ -490,7 +491,7 @@ def _threads(threads) -> None:
     _random._check_threads(threads)
 
 
-def orthogonal_(tensor, gain=1.0, *, seed=None, stream=None, threads=None, generator=None,
+def orthogonal_(tensor, gain=1.0, *, column_axis=None, seed=None, stream=None, threads=None, generator=None,
                 global_shape=None, start=None):
     r"""Fill ``tensor`` with a (semi-)orthogonal matrix times ``gain`` (torch.nn.init.orthogonal_).
 
@@ -501,20 +502,29 @@ def orthogonal_(tensor, gain=1.0, *, seed=None, stream=None, threads=None, gener
     its dtype. Then ``Q^T Q = gain^2 I`` when rows >= cols and ``Q Q^T = gain^2 I`` otherwise.
     The QR runs in float64 with numpy.linalg, so every dtype gets the same matrix, rounded;
     results are bit-reproducible for one NumPy/LAPACK build (and for any ``threads``). ``gain`` is
-    any finite number. No ``offset``: the matrix is one draw. A box (``global_shape``, ``start``)
-    computes the whole matrix and keeps its box, so it is allowed only for global tensors of at most
+    any finite number within the dtype's range (a larger one would write inf: ValueError). No
+    ``offset``: the matrix is one draw. A box (``global_shape``, ``start``) computes the whole
+    matrix and keeps its box, so it is allowed only for global tensors of at most
     ``weightinit._box.ORTHOGONAL_BOX_MAX`` (2**24) elements and refused with a ValueError above.
+
+    ``column_axis`` (an int) takes JAX's meaning instead (jax.nn.initializers.orthogonal, Keras'
+    Orthogonal): the matrix is (prod of the other axes, shape[column_axis]) and that axis is made
+    orthonormal -- JAX's default is ``column_axis=-1``, the last axis of a (\*kernel, in, out)
+    kernel. ``None`` (the default) keeps torch's (shape[0], rest) flattening. For 2-D shapes
+    ``column_axis=-1`` and ``None`` give the same values.
 
     Saxe, A. M., McClelland, J. L. & Ganguli, S. (2013). Exact solutions to the nonlinear
     dynamics of learning in deep linear neural networks. arXiv:1312.6120.
     """
-    return _orthogonal(tensor, gain, seed, stream, threads, generator, "tensor", global_shape, start)
+    return _orthogonal(tensor, gain, seed, stream, threads, generator, "tensor", global_shape, start,
+                       column_axis)
 
 
-def orthogonal(shape, gain=1.0, *, dtype="float32", seed=None, stream=None, threads=None,
+def orthogonal(shape, gain=1.0, *, dtype="float32", column_axis=None, seed=None, stream=None, threads=None,
                generator=None):
     """Allocating twin of :func:`orthogonal_`: a new array of ``shape`` and ``dtype``."""
-    return _orthogonal(_new(shape, dtype), gain, seed, stream, threads, generator, "shape")
+    return _orthogonal(_new(shape, dtype), gain, seed, stream, threads, generator, "shape",
+                       column_axis=column_axis)
 
 
 def _delta_orthogonal(x, scale, in_axis, out_axis, seed, stream, threads, generator, argname,
@@ -523,6 +533,7 @@ def _delta_orthogonal(x, scale, in_axis, out_axis, seed, stream, threads, genera
     box = _box.check_box(view.shape, global_shape, start)
     shape = view.shape if box is None else box[0]
     scale = _real(scale, "scale")
+    _validate.check_fits(view.dtype, "scale", scale)  # |scale * Q| <= |scale|: no inf when scale fits
     if len(shape) not in (3, 4, 5):
         raise ValueError(f"{argname} must have 3, 4 or 5 dimensions, got shape {shape}")
     (ia,) = _norm_axes(_int(in_axis, "in_axis"), len(shape), "in_axis")
@@ -561,6 +572,7 @@ def delta_orthogonal_(tensor, scale=1.0, *, in_axis=1, out_axis=0, seed=None, st
     A conv layer with this kernel preserves the norm of its input at initialization (dynamical
     isometry). A box (``global_shape``, ``start``) is exact: each box computes the (out, in) matrix
     (a QR of out x in, small beside the kernel) and writes the part of it that falls in the box.
+    A ``scale`` outside the dtype's finite range is refused (ValueError) rather than written as inf.
 
     Xiao, L., Bahri, Y., Sohl-Dickstein, J., Schoenholz, S. S. & Pennington, J. (2018).
     Dynamical isometry and a mean field theory of CNNs: How to train 10,000-layer vanilla
@@ -752,6 +764,7 @@ def _eye(x, gain, argname, global_shape=None, start=None):
     if len(shape) != 2:
         raise ValueError(f"{argname} must have 2 dimensions, got shape {shape}")
     gain = _real(gain, "gain")
+    _validate.check_fits(view.dtype, "gain", gain)  # written as it is: refused where it would be inf
     if view.size == 0:
         return x
     _random.zeros_(view)  # multithreaded stream stores; ml_dtypes assigns bfloat16 per element
@@ -768,7 +781,8 @@ def eye_(tensor, gain=1.0, *, global_shape=None, start=None):
 
     ``x[i, i] = gain`` for i < min(rows, cols), zero elsewhere; with gain 1 a Linear layer
     passes as many of its inputs through unchanged as it can. A box (``global_shape``, ``start``)
-    is exact: the diagonal entries that fall in it.
+    is exact: the diagonal entries that fall in it. A ``gain`` outside the dtype's finite range
+    is refused (ValueError) rather than written as inf.
     """
     return _eye(tensor, gain, "tensor", global_shape, start)
 

@@ -12,7 +12,6 @@ Requires torch (the ``[torch]`` extra); the rest of weightinit works without it.
 from __future__ import annotations
 
 import fnmatch
-import math
 import warnings
 from collections.abc import Mapping
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
@@ -29,6 +28,7 @@ except ImportError as _exc:  # pragma: no cover - exercised only without torch
 
 from .. import _random
 from ..build import check_param, resolve_seed
+from ..defaults import torch_layer_rules
 from ..models import Param
 from ..registry import initializer
 from .distributed import fill_shard_, fill_target
@@ -111,19 +111,13 @@ def _torch_rules(mod: Any, prefix: str) -> List[_Fill]:
     def add(n: str, fn: str, *a: Any, **k: Any) -> None:
         out.append(_plan_fill(q(n), getattr(mod, n), fn, *a, **k))
 
-    if isinstance(mod, (nn.Linear,) + tuple(_CONV_KINDS)):
-        # nn.Linear / _ConvNd.reset_parameters: kaiming_uniform_(a=sqrt(5)), bias
-        # U(-1/sqrt(fan_in), 1/sqrt(fan_in))
-        add("weight", "kaiming_uniform_", a=math.sqrt(5))
+    if isinstance(mod, (nn.Linear, nn.Bilinear) + tuple(_CONV_KINDS)):
+        # reset_parameters of nn.Linear / _ConvNd / nn.Bilinear: torch's layer-defaults table
+        kind = "bilinear" if isinstance(mod, nn.Bilinear) else "linear"  # conv: linear's rule on its shape
+        rules = torch_layer_rules(kind, tuple(mod.weight.shape))
+        add("weight", rules["weight"][0], **rules["weight"][1])
         if mod.bias is not None:
-            fan_in = _fan_in(mod.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            add("bias", "uniform_", -bound, bound)
-    elif isinstance(mod, nn.Bilinear):
-        bound = 1 / math.sqrt(mod.weight.size(1))
-        add("weight", "uniform_", -bound, bound)
-        if mod.bias is not None:
-            add("bias", "uniform_", -bound, bound)
+            add("bias", rules["bias"][0], **rules["bias"][1])
     elif isinstance(mod, (nn.Embedding, nn.EmbeddingBag)):
         fill = _plan_fill(q("weight"), mod.weight, "normal_")
         if mod.padding_idx is not None:
@@ -145,9 +139,9 @@ def _torch_rules(mod: Any, prefix: str) -> List[_Fill]:
         if mod.weight is not None:
             add("weight", "ones_")
     elif isinstance(mod, (nn.RNNBase, nn.RNNCellBase)):
-        stdv = 1.0 / math.sqrt(mod.hidden_size) if mod.hidden_size > 0 else 0
+        init, kw = torch_layer_rules("rnn", hidden_size=mod.hidden_size)["weight"]  # every parameter
         for n, _ in mod.named_parameters(recurse=False):
-            add(n, "uniform_", -stdv, stdv)
+            add(n, init, **kw)
     elif isinstance(mod, nn.PReLU):
         add("weight", "constant_", float(mod.init))
     elif isinstance(mod, nn.MultiheadAttention):
@@ -182,11 +176,6 @@ def _zero_row(fill: _Fill, row: int) -> _Fill:
                 t[local].fill_(0)
 
     return _Fill(fill.name, fill.tensor, f"{fill.how}, row {row} = 0", call)
-
-
-def _fan_in(w: Any) -> int:
-    # torch.nn.init._calculate_fan_in_and_fan_out(w)[0]
-    return w.size(1) * math.prod(w.shape[2:]) if w.dim() >= 2 else 0
 
 
 def _owned(mod: Any) -> List[Tuple[str, Any]]:
