@@ -79,15 +79,17 @@ def _retie(module: Any, groups: List[List[str]]) -> None:
             setattr(module.get_submodule(owner) if owner else module, attr, p)
 
 
+def transient_buffers(module: Any) -> List[str]:
+    """The names of ``module``'s non-persistent buffers (not in its state dict)."""
+    return [f"{mname}.{b}" if mname else b for mname, m in module.named_modules()
+            for b in m._non_persistent_buffers_set if m._buffers.get(b) is not None]
+
+
 def materialize(module: Any) -> List[str]:
     """``module.to_empty(device="cpu")`` keeping tied parameters tied; returns the names of its
     non-persistent buffers (their memory is garbage until init code recomputes them)."""
     groups = _tie_groups(module)
-    transient = []
-    for mname, m in module.named_modules():
-        for b in m._non_persistent_buffers_set:
-            if m._buffers.get(b) is not None:
-                transient.append(f"{mname}.{b}" if mname else b)
+    transient = transient_buffers(module)
     module.to_empty(device="cpu")
     _retie(module, groups)
     return transient
