@@ -7,7 +7,6 @@ normally built model. Plain modules with reset_parameters, views of parameters.
 """
 
 import math
-import warnings
 
 import numpy as np
 import pytest
@@ -86,9 +85,8 @@ def test_hf_distribution_ties_and_buffers_equal_hfs_own(kind):
         assert abs(float(x.std()) / float(y.std()) - 1) < 6 / math.sqrt(n), k
         assert not torch.equal(x, y)
     # tying as in a normally built model; non-persistent buffers exactly equal
-    for (n1, p1), (n2, p2) in zip(m.named_parameters(remove_duplicate=False),
-                                  ref.named_parameters(remove_duplicate=False)):
-        assert n1 == n2
+    assert ([n for n, _ in m.named_parameters(remove_duplicate=False)]
+            == [n for n, _ in ref.named_parameters(remove_duplicate=False)])
     ids_m = [id(p) for _, p in m.named_parameters(remove_duplicate=False)]
     ids_r = [id(p) for _, p in ref.named_parameters(remove_duplicate=False)]
     assert [ids_m.index(i) for i in ids_m] == [ids_r.index(i) for i in ids_r]
@@ -205,24 +203,24 @@ def test_integer_member_fill_passes_through_with_one_warning():
 
 
 def test_meta_regressions_ties_and_buffers():
-    class Tied(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.emb = nn.Embedding(50, 8)
-            self.head = nn.Linear(8, 50, bias=False)
-            self.head.weight = self.emb.weight
-            self.register_buffer("inv_freq", torch.arange(4.0), persistent=False)
+    def tied():  # an LM head sharing the embedding, and a buffer only code can make
+        with torch.device("meta"):
+            m = nn.Module()
+            m.emb, m.head = nn.Embedding(50, 8), nn.Linear(8, 50, bias=False)
+        m.head.weight = m.emb.weight
+        m.register_buffer("inv_freq", torch.empty(4, device="meta"), persistent=False)
+        return m
 
-    with torch.device("meta"):
-        m = Tied()
+    m = tied()
     # torch scheme: the tie survives to_empty; the buffer nothing recomputes is refused, named
     with pytest.raises(ValueError, match="inv_freq"):
         init_module(m, seed=0, scheme="torch")
     assert m.emb.weight.is_meta  # refused before anything was allocated
     init_module(m, seed=0, scheme={"inv_freq": "zeros_", "*": "torch"})
-    assert m.head.weight is m.emb.weight
-    with torch.device("meta"):
-        m = Tied()
+    assert m.head.weight is m.emb.weight  # filled once, as the stream of its first name
+    np.testing.assert_array_equal(m.head.weight.detach().numpy(),
+                                  wi.normal((50, 8), seed=0, stream="emb.weight"))
+    m = tied()
     with pytest.raises(RuntimeError, match="inv_freq"):
         with accelerate(m, seed=0):
             m.emb.reset_parameters()

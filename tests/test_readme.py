@@ -52,5 +52,5 @@ def test_readme_block_runs(block, needs, tmp_path, monkeypatch):
         if importlib.util.find_spec(mod) is None:
             pytest.skip(f"needs {mod}")
     monkeypatch.chdir(tmp_path)
-    code = compile(_source(block), f"README.md block", "exec")
+    code = compile(_source(block), "README.md block", "exec")
     exec(code, {"__name__": "__readme__"})

@@ -362,18 +362,3 @@ def test_init_model_as_torch_shares_memory_bfloat16_included():
     with pytest.raises(TypeError, match="as_torch"):
         build.init_model(spec, seed=0, as_torch="yes")
 
-
-def test_meta_tied_weights_stay_tied_under_the_torch_scheme():
-    class Tied(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.emb = nn.Embedding(100, 16)
-            self.head = nn.Linear(16, 100, bias=False)
-            self.head.weight = self.emb.weight
-
-    with torch.device("meta"):
-        m = Tied()
-    init_module(m, seed=3, scheme="torch")
-    assert m.head.weight is m.emb.weight
-    np.testing.assert_array_equal(m.head.weight.detach().numpy(),
-                                  wi.normal((100, 16), seed=3, stream="emb.weight"))
