@@ -40,9 +40,6 @@ _FLOATS = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
 _INIT = torch.nn.init
 _ORTHOGONAL_CODE = _INIT.orthogonal_.__code__
 _ORIGINAL_TRUNC = _INIT._no_grad_trunc_normal_
-# in-place tensor methods that only write (no randomness): run by torch, noted as written
-_WRITES = {"zero_", "fill_", "copy_", "__setitem__", "masked_fill_", "index_fill_", "clamp_",
-           "mul_", "add_", "sub_", "div_", "exp_", "log_", "pow_", "t_", "erfinv_"}
 
 _active: List["Accelerator"] = []  # innermost last; read by the trunc_normal_ hook
 
@@ -228,7 +225,9 @@ class Accelerator(TorchFunctionMode):
             bound = 3.0 ** 0.5 * (_INIT.calculate_gain(nl, a) / fan ** 0.5)
             with torch.no_grad():
                 return self.fill(m, t, "uniform", -bound, bound)
-        self.written.add(m.name)
+        name = getattr(func, "__name__", "")
+        if name == "__setitem__" or (name.endswith("_") and not name.startswith("__")):
+            self.written.add(m.name)  # an in-place write (zero_, copy_, constant_, ...): torch's
         return func(*args, **kwargs)
 
 
