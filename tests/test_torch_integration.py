@@ -345,3 +345,20 @@ def test_the_module_imports_the_real_torch():
     import weightinit.torch as wt
 
     assert wt.torch is torch and wt.nn is torch.nn
+
+
+def test_init_model_as_torch_shares_memory_bfloat16_included():
+    spec = wi.ModelSpec({"w": wi.Param((64, 32), "normal_", std=0.02),
+                         "b": wi.Param((64,), "zeros_")})
+    for dtype, tdtype in (("bfloat16", torch.bfloat16), ("float32", torch.float32)):
+        got = build.init_model(spec, seed=4, dtype=dtype, as_torch=True)
+        want = build.init_model(spec, seed=4, dtype=dtype)
+        assert all(isinstance(t, torch.Tensor) and t.dtype == tdtype for t in got.values())
+        bits = got["w"].view(torch.int16).numpy() if dtype == "bfloat16" else got["w"].numpy()
+        np.testing.assert_array_equal(bits, want["w"].view(bits.dtype))
+        before = got["w"].data_ptr()
+        build.init_model(spec, seed=5, dtype=dtype, out=got)  # fills the same memory
+        assert got["w"].data_ptr() == before
+    with pytest.raises(TypeError, match="as_torch"):
+        build.init_model(spec, seed=0, as_torch="yes")
+

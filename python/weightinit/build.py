@@ -123,7 +123,7 @@ def resolve_seed(seed: Optional[int], generator: Any = None) -> int:
 
 def init_model(spec: Any, seed: Optional[int] = None, dtype: Any = "float32", *,
                out: Optional[Mapping[str, Any]] = None, threads: Optional[int] = None,
-               generator: Any = None) -> Dict[str, Any]:
+               generator: Any = None, as_torch: bool = False) -> Dict[str, Any]:
     """Initializes every tensor of a model; returns ``{name: array}`` in spec order.
 
     ``spec`` is a :class:`ModelSpec`, a built-in architecture name (see
@@ -137,7 +137,12 @@ def init_model(spec: Any, seed: Optional[int] = None, dtype: Any = "float32", *,
     ``seed=None`` uses ``generator``'s seed or else the default generator's
     (``weightinit.initial_seed()``). Everything -- shapes, initializer arguments, ``out`` -- is
     validated before the first tensor is written.
+
+    ``as_torch=True``: new arrays come back as CPU torch tensors sharing their memory (no copy;
+    bfloat16 ones as ``torch.bfloat16``); tensors given in ``out`` are returned as they are.
     """
+    if not isinstance(as_torch, bool):
+        raise TypeError(f"as_torch must be True or False, got {as_torch!r}")
     spec = as_spec(spec)
     key = resolve_seed(seed, generator)
     model_dtype = _random.parse_dtype(dtype).name
@@ -166,6 +171,8 @@ def init_model(spec: Any, seed: Optional[int] = None, dtype: Any = "float32", *,
             fill_param(targets[n], p, n, key, threads=threads)
         except (ValueError, TypeError) as exc:  # a check only the fill makes: name the parameter
             raise type(exc)(f"{n} ({p.init}): {exc}") from None
+    if as_torch:
+        return {n: _as_torch(a) for n, a in targets.items()}
     return targets
 
 
@@ -193,3 +200,14 @@ def fill_box(target: Any, p: Param, name: str, key: int, start: Tuple[int, ...],
     for r in p.zero_rows:
         if r0 <= r < r0 + (view.shape[0] if view.ndim else 0):
             view[r - r0] = 0
+
+
+def _as_torch(a: Any) -> Any:
+    """A NumPy array as a torch tensor over the same memory (bfloat16 through its int16 bits)."""
+    import torch
+
+    if not isinstance(a, np.ndarray):
+        return a
+    if a.dtype.name == "bfloat16":
+        return torch.from_numpy(a.view(np.int16)).view(torch.bfloat16)
+    return torch.from_numpy(a)

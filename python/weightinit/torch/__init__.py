@@ -33,13 +33,13 @@ from ..models import Param
 from ..registry import initializer
 from .distributed import fill_shard_, fill_target
 
-__all__ = ["init_module", "plan_module", "SCHEMES", "diagnose_module", "fill_shard_"]
+__all__ = ["init_module", "plan_module", "SCHEMES", "diagnose_module", "fill_shard_", "accelerate"]
 
 _NP_DTYPES = {torch.float32: np.dtype(np.float32), torch.float64: np.dtype(np.float64),
               torch.float16: np.dtype(np.float16), torch.bfloat16: _random.parse_dtype("bfloat16")}
 
-#: the named schemes of init_module
-SCHEMES = ("torch", "recommended")
+#: the named schemes of init_module ("auto": the module's own init code, see init_module)
+SCHEMES = ("auto", "torch", "recommended")
 _RULE_WORDS = ("torch", "recommended", "skip")
 
 # activation modules -> recommend() name (and how to read their parameter)
@@ -261,6 +261,37 @@ def _spec_fill(name: str, t: Any, rule: Any) -> _Fill:
     return fill
 
 
+def _suggest(name: str, t: Any, m: Any) -> str:
+    """A plausible rule for a tensor no table covers: norms' scales 1, biases 0, else normal."""
+    leaf = name.rpartition(".")[2]
+    if t.dim() <= 1 and "bias" in leaf:
+        return "'zeros_'"
+    if t.dim() == 1 and "norm" in type(m).__name__.lower():
+        return "'ones_'"
+    return "{'init': 'normal_', 'std': 0.02}"
+
+
+def _own_init(module: Any) -> Optional[Callable[[], None]]:
+    """The module's own init code, if it has one: transformers' ``init_weights``, an
+    ``_init_weights`` applied to every submodule, or -- when some tensor has no torch default but
+    its module has a ``reset_parameters`` -- every submodule's ``reset_parameters`` (children
+    first, as construction order runs them)."""
+    if callable(getattr(module, "init_weights", None)):
+        return module.init_weights
+    if callable(getattr(module, "_init_weights", None)):
+        return lambda: module.apply(module._init_weights)
+    resets = []
+    for m in module.modules():
+        fn = getattr(m, "reset_parameters", None) or getattr(m, "_reset_parameters", None)
+        if callable(fn):
+            resets.append(fn)
+    custom = [m for m in module.modules() if callable(getattr(m, "reset_parameters", None))
+              and _owned(m) and not _torch_rules(m, "")]
+    if not custom:
+        return None
+    return lambda: [fn() for fn in reversed(resets)]  # modules() is parents first
+
+
 def _match(patterns: Mapping[str, Any], name: str) -> Tuple[bool, Any]:
     for pat, rule in patterns.items():
         if fnmatch.fnmatchcase(name, pat):
@@ -283,7 +314,7 @@ def _plan(module: Any, scheme: Any, activation: Any, strict: bool, materialized:
         if scheme not in SCHEMES:
             raise ValueError(f"scheme must be one of {', '.join(SCHEMES)} or a mapping pattern -> "
                              f"rule, got {scheme!r}")
-        patterns: Mapping[str, Any] = {"*": scheme}
+        patterns: Mapping[str, Any] = {"*": "torch" if scheme == "auto" else scheme}
     elif isinstance(scheme, Mapping):
         patterns = scheme
         for pat in patterns:
@@ -334,8 +365,10 @@ def _plan(module: Any, scheme: Any, activation: Any, strict: bool, materialized:
                 if strict or (materialized and isinstance(t, nn.Parameter)):
                     raise ValueError(
                         f"no {rule} default for {name!r} (a {type(t).__name__} of "
-                        f"{type(m).__name__}); cover it with a mapping scheme, e.g. "
-                        f"{{{name!r}: {{'init': 'normal_', 'std': 0.02}}, '*': {rule!r}}}")
+                        f"{type(m).__name__}); run the module's own init code with "
+                        f"scheme='auto' (or weightinit.torch.accelerate), or cover it with a "
+                        f"mapping scheme, e.g. {{{name!r}: {_suggest(name, t, m)}, "
+                        f"'*': {rule!r}}}")
                 untouched.append(name)
                 continue
             fills.append(_Fill(name, t, f.how, f.call))
@@ -345,7 +378,7 @@ def _plan(module: Any, scheme: Any, activation: Any, strict: bool, materialized:
 
 
 def init_module(module: Any, seed: Optional[int] = None,
-                scheme: Union[str, Mapping[str, Any]] = "torch", *, threads: Optional[int] = None,
+                scheme: Union[str, Mapping[str, Any]] = "auto", *, threads: Optional[int] = None,
                 activation: Union[str, Tuple[str, float]] = "relu", strict: bool = False,
                 generator: Any = None) -> Any:
     """Initializes ``module``'s parameters (and buffers that need it) in place; returns it.
@@ -358,6 +391,11 @@ def init_module(module: Any, seed: Optional[int] = None,
 
     ``scheme``:
 
+    * ``"auto"`` (the default) -- the module's own init code, run under
+      :func:`weightinit.torch.accelerate` (its random fills drawn by weightinit, stream = tensor
+      name): transformers' ``init_weights()``, else ``module.apply(module._init_weights)``, else
+      -- when a layer type unknown to the ``"torch"`` table has a ``reset_parameters`` -- every
+      submodule's ``reset_parameters()`` children first; otherwise as ``"torch"``.
     * ``"torch"`` -- each layer as its own ``reset_parameters`` does: Linear, Conv{1,2,3}d and
       ConvTranspose{1,2,3}d ``kaiming_uniform_(a=sqrt(5))`` weights and U(-1/sqrt(fan_in), .)
       biases; Bilinear U(-1/sqrt(in1), .); Embedding / EmbeddingBag N(0, 1) with the
@@ -400,11 +438,24 @@ def init_module(module: Any, seed: Optional[int] = None,
     if devices - {"cpu", "meta"}:
         raise ValueError(f"tensors must be on the CPU or the meta device, found "
                          f"{', '.join(sorted(devices - {'cpu', 'meta'}))}")
+    if isinstance(scheme, str) and scheme == "auto":
+        own = _own_init(module)
+        if own is not None:
+            with accelerate(module, key, threads=threads):
+                own()
+            return module
     materialize = "meta" in devices
     if materialize:
         # plan on the meta module first, so a bad scheme fails before any memory is allocated
-        _plan(module, scheme, activation, strict, materialized=True)
-        module.to_empty(device="cpu")
+        _, uncovered = _plan(module, scheme, activation, strict, materialized=True)
+        transient = _transient_buffers(module)
+        bad = [n for n in uncovered if n in transient]
+        if bad:
+            raise ValueError(f"non-persistent buffers {', '.join(bad)} would be uninitialized "
+                             "memory after to_empty() and no rule recomputes them; use "
+                             "scheme='auto' if the module's init code sets them, cover them "
+                             "with a mapping scheme, or build the module on the CPU")
+        _materialize(module)
     fills, untouched = _plan(module, scheme, activation, strict, materialized=materialize)
     if materialize:
         params = {id(p) for p in module.parameters()}
@@ -421,4 +472,6 @@ def init_module(module: Any, seed: Optional[int] = None,
     return module
 
 
+from .accelerate import accelerate, materialize as _materialize  # noqa: E402
+from .accelerate import transient_buffers as _transient_buffers  # noqa: E402
 from .diagnose import diagnose_module  # noqa: E402 - needs this module's tables
