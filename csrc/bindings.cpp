@@ -12,9 +12,13 @@
 #include <vector>
 
 #include "core/fill.hpp"
+#include "core/overlap.hpp"
 #include "core/philox.hpp"
 #include "core/stats.hpp"
 #include "core/thread_pool.hpp"
+
+#define WI_STRINGIFY_(x) #x
+#define WI_STRINGIFY(x) WI_STRINGIFY_(x)
 
 namespace py = pybind11;
 using namespace weightinit;
@@ -23,6 +27,28 @@ namespace {
 
 constexpr int kMaxDims = 64;  // NumPy 2's NPY_MAXDIMS
 constexpr uint64_t kReleaseGilMin = 4096;
+
+// Runs f with the GIL released. Not py::gil_scoped_release: Python 3.11 ends a daemon thread
+// that retakes the GIL during finalization with pthread_exit, and that forced unwind leaving a
+// destructor (noexcept) is std::terminate; from plain code pybind11 lets it pass.
+template <class F>
+void without_gil(F&& f) {
+  PyThreadState* state = PyEval_SaveThread();
+  try {
+    f();
+  } catch (...) {
+    PyEval_RestoreThread(state);
+    throw;
+  }
+  PyEval_RestoreThread(state);
+}
+
+void check_no_overlap(int ndim, const int64_t* shape, const int64_t* strides, size_t itemsize, const char* argname) {
+  if (has_internal_overlap(ndim, shape, strides, itemsize))
+    throw py::value_error(std::string(argname) +
+                          " has overlapping elements (two share memory through its strides); fill the base array "
+                          "instead");
+}
 
 struct Target {
   FillTarget t;
@@ -66,6 +92,7 @@ Target make_target(py::array& arr, bool bits) {
   }
   T.t.shape = T.shape.data();
   T.t.strides = T.strides.data();
+  check_no_overlap(T.t.ndim, T.t.shape, T.t.strides, T.t.itemsize, "tensor");
   T.t.data = static_cast<char*>(arr.mutable_data());
   return T;
 }
@@ -95,8 +122,7 @@ void run_random(py::array arr, Dist dist, uint64_t seed, uint64_t stream, uint64
     fill_random(T.t, spec, threads);
     return;
   }
-  py::gil_scoped_release release;
-  fill_random(T.t, spec, threads);
+  without_gil([&] { fill_random(T.t, spec, threads); });
 }
 
 // A box of a global tensor (see fill_random_box): the checks Python makes first, repeated here
@@ -149,6 +175,8 @@ void run_random_box(py::array arr, const std::string& dist, uint64_t seed, uint6
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "weightinit's C++ core: Philox4x32-10 streams filling arrays in place";
+  m.attr("__version__") = WI_STRINGIFY(VERSION_INFO);
+  m.attr("STREAM_FORMAT") = kStreamFormat;
 
   m.def(
       "philox4x32",
@@ -197,8 +225,7 @@ PYBIND11_MODULE(_core, m) {
         const std::string v = value;
         if (v.size() != T.t.itemsize) throw py::value_error("value must have exactly itemsize bytes");
         threads = check_threads(threads);
-        py::gil_scoped_release release;
-        fill_constant(T.t, v.data(), threads);
+        without_gil([&] { fill_constant(T.t, v.data(), threads); });
       },
       py::arg("arr"), py::arg("value"), py::arg("threads"),
       "Writes the element `value` (its bytes in the array's dtype) everywhere.");
@@ -214,8 +241,7 @@ PYBIND11_MODULE(_core, m) {
         const uint64_t units = uint64_t(mask.shape(0)), members = uint64_t(mask.shape(1));
         unsigned char* data = static_cast<unsigned char*>(mask.mutable_data());
         threads = check_threads(threads);
-        py::gil_scoped_release release;
-        select_smallest(data, units, members, k, seed, stream, first_unit, threads);
+        without_gil([&] { select_smallest(data, units, members, k, seed, stream, first_unit, threads); });
       },
       py::arg("mask"), py::arg("k"), py::arg("seed"), py::arg("stream"), py::arg("first_unit"), py::arg("threads"),
       "Marks, per row u of mask, the k columns m with the smallest (word((first_unit + u) * members + m) << 32 | m).");
@@ -229,9 +255,10 @@ PYBIND11_MODULE(_core, m) {
         char* data = static_cast<char*>(x.mutable_data());
         const int64_t us = int64_t(x.strides(0)), ms = int64_t(x.strides(1));
         const size_t isz = size_t(x.itemsize());
+        const int64_t shape[2] = {int64_t(units), int64_t(members)}, strides[2] = {us, ms};
+        check_no_overlap(2, shape, strides, isz, "x");
         threads = check_threads(threads);
-        py::gil_scoped_release release;
-        zero_by_selection(data, us, ms, isz, units, members, k, zero_selected, seed, stream, threads);
+        without_gil([&] { zero_by_selection(data, us, ms, isz, units, members, k, zero_selected, seed, stream, threads); });
       },
       py::arg("x"), py::arg("k"), py::arg("zero_selected"), py::arg("seed"), py::arg("stream"), py::arg("threads"),
       "Per row u of the 2-D view x (any strides), zeroes the k elements whose columns select_smallest "
@@ -286,4 +313,13 @@ PYBIND11_MODULE(_core, m) {
   m.def("isa_supported", [](const std::string& name) { return isa_supported(name); }, py::arg("name"));
   m.def("default_threads", &default_threads, "WEIGHTINIT_NUM_THREADS, else the CPUs in this process's affinity mask.");
   m.def("usable_cpus", &usable_cpus);
+
+  m.def(
+      "_test_parallel_for_fault",
+      [](size_t ntasks, int threads, int where, int sleep_us) {
+        if (where < 0 || where > 2) throw py::value_error("where must be 0 (worker), 1 (caller) or 2 (every task)");
+        without_gil([&] { parallel_for_fault_test(ntasks, threads, where, sleep_us); });
+      },
+      py::arg("ntasks"), py::arg("threads"), py::arg("where"), py::arg("sleep_us"),
+      "Test hook: a parallel_for whose tasks throw std::bad_alloc (see thread_pool.hpp).");
 }

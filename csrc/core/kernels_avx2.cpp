@@ -252,22 +252,22 @@ void normal_f32_impl(const DistParams& P, uint64_t c0, size_t nc, const Out o) {
 // 8-bit mask m of 32-bit lanes, compress[m] lists the set lanes in order and expand[m][i] is
 // lane i's rank among them; the *64 tables do the same for 4-bit masks of 64-bit lanes (as
 // pairs of 32-bit lanes).
+// constexpr: built by the compiler, so no constructor compiled with -mavx2 runs at load time,
+// before dispatch has checked the CPU (it faulted on CPUs without AVX).
 struct CompactTables {
-  alignas(64) uint8_t compress[256][8];
-  uint8_t expand[256][8];
-  uint8_t compress64[16][8];
-  uint8_t expand64[16][8];
-  CompactTables() {
+  alignas(64) uint8_t compress[256][8] = {};
+  uint8_t expand[256][8] = {};
+  uint8_t compress64[16][8] = {};
+  uint8_t expand64[16][8] = {};
+  constexpr CompactTables() {
     for (int m = 0; m < 256; ++m) {
       for (int i = 0, n = 0; i < 8; ++i) {
-        compress[m][i] = 0;
         expand[m][i] = uint8_t(n);
         if (m >> i & 1) compress[m][n++] = uint8_t(i);
       }
     }
     for (int m = 0; m < 16; ++m) {
       for (int i = 0, n = 0; i < 4; ++i) {
-        compress64[m][2 * i] = compress64[m][2 * i + 1] = 0;
         expand64[m][2 * i] = uint8_t(2 * n);
         expand64[m][2 * i + 1] = uint8_t(2 * n + 1);
         if (m >> i & 1) {
@@ -279,7 +279,7 @@ struct CompactTables {
     }
   }
 };
-const CompactTables kCompact;
+constexpr CompactTables kCompact;
 
 inline __m256i lane_index(const uint8_t* row) {
   return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(row)));

@@ -30,6 +30,10 @@ inline Block philox4x32_10(Block ctr, uint32_t k0, uint32_t k1) {
   return ctr;
 }
 
+// The version of the stream format below (what value lands at which index); checkpoints
+// record it, and any change of the bits is a new version.
+constexpr int kStreamFormat = 1;
+
 // Stream format v1: key = (seed low, seed high); block j of stream s has counter
 // (j low, j high, s low, s high). Block j yields words 4j..4j+3 of the stream.
 struct StreamKey {

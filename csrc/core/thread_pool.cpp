@@ -3,10 +3,16 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <exception>
 #include <mutex>
+#include <new>
+#include <stdexcept>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -40,39 +46,62 @@ class Pool {
   explicit Pool() : pid_(getpid()) {}
   pid_t pid() const { return pid_; }
 
+  // Returns (or rethrows a task's first exception) only once no worker is inside the job, so
+  // no worker is ever left holding `task` on a frame that is gone.
   void run(size_t ntasks, int threads, const std::function<void(size_t)>& task) {
     std::lock_guard<std::mutex> job_lock(job_mutex_);  // one job at a time
-    const int helpers = threads - 1;
-    grow(helpers);
+    const int helpers = grow(threads - 1);
     {
       std::lock_guard<std::mutex> lk(m_);
       task_ = &task;
       ntasks_ = ntasks;
       next_.store(0, std::memory_order_relaxed);
+      failed_.store(false, std::memory_order_relaxed);
+      error_ = nullptr;
       active_ = helpers;
       remaining_ = helpers;
       ++generation_;
     }
     cv_.notify_all();
     work();
-    std::unique_lock<std::mutex> lk(m_);
-    done_cv_.wait(lk, [&] { return remaining_ == 0; });
-    task_ = nullptr;
+    std::exception_ptr error;
+    {
+      std::unique_lock<std::mutex> lk(m_);
+      done_cv_.wait(lk, [&] { return remaining_ == 0; });
+      task_ = nullptr;
+      std::swap(error, error_);
+    }
+    if (error) std::rethrow_exception(error);
   }
 
  private:
-  void grow(int n) {
+  // Starts workers up to n and returns how many there are (fewer if the system refuses threads).
+  int grow(int n) {
     while (int(workers_) < n) {
-      const int id = int(workers_++);
-      std::thread([this, id] { loop(id); }).detach();  // lives as long as the process
+      const int id = int(workers_);
+      try {
+        std::thread([this, id] { loop(id); }).detach();  // lives as long as the process
+      } catch (const std::system_error&) {
+        break;
+      }
+      ++workers_;
     }
+    return std::min(n, int(workers_));
   }
 
-  void work() {
+  // Takes tasks until none is left; after a task throws, the rest of the job is cancelled.
+  void work() noexcept {
     for (;;) {
+      if (failed_.load(std::memory_order_relaxed)) return;
       const size_t i = next_.fetch_add(1, std::memory_order_relaxed);
       if (i >= ntasks_) return;
-      (*task_)(i);
+      try {
+        (*task_)(i);
+      } catch (...) {
+        std::lock_guard<std::mutex> lk(m_);
+        if (!error_) error_ = std::current_exception();
+        failed_.store(true, std::memory_order_relaxed);
+      }
     }
   }
 
@@ -98,6 +127,8 @@ class Pool {
   const std::function<void(size_t)>* task_ = nullptr;
   size_t ntasks_ = 0;
   std::atomic<size_t> next_{0};
+  std::atomic<bool> failed_{false};
+  std::exception_ptr error_;  // the job's first exception, guarded by m_
   int active_ = 0;
   int remaining_ = 0;
   uint64_t generation_ = 0;
@@ -125,6 +156,25 @@ void parallel_for(size_t ntasks, int threads, const std::function<void(size_t)>&
     return;
   }
   pool().run(ntasks, threads, task);
+}
+
+void parallel_for_fault_test(size_t ntasks, int threads, int where, int sleep_us) {
+  const std::thread::id caller = std::this_thread::get_id();
+  std::atomic<int> running{0};
+  std::atomic<bool> thrown{false};
+  try {
+    parallel_for(ntasks, threads, [&](size_t) {
+      running.fetch_add(1);
+      std::this_thread::sleep_for(std::chrono::microseconds(sleep_us));
+      const bool on_worker = std::this_thread::get_id() != caller;
+      const bool throw_here = where == 2 || (where == int(!on_worker) && !thrown.exchange(true));
+      running.fetch_sub(1);
+      if (throw_here) throw std::bad_alloc();
+    });
+  } catch (const std::bad_alloc&) {
+    if (running.load() != 0) throw std::logic_error("a task was still running after parallel_for threw");
+    throw;
+  }
 }
 
 }  // namespace weightinit
