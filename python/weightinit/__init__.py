@@ -5,6 +5,7 @@ element i of a fill depends only on seed, stream and i), so one seed gives the s
 whatever the thread count, chunking, shard or machine.
 """
 from ._version import __version__ as __version__  # re-exported (mypy --strict, ruff)
+from ._core import STREAM_FORMAT as STREAM_FORMAT
 from ._random import (
     Generator,
     constant,

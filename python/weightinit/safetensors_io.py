@@ -445,7 +445,7 @@ def plan_safetensors(spec: Any, path: Union[str, os.PathLike], seed: Optional[in
     """Runs every check :func:`save_safetensors` makes before writing -- the spec's arguments,
     working memory, the target, free disk space -- and returns the :class:`Plan`; writes
     nothing (a dry run)."""
-    from . import __version__
+    from . import STREAM_FORMAT, __version__
 
     spec = as_spec(spec)
     key = resolve_seed(seed, generator)
@@ -460,7 +460,7 @@ def plan_safetensors(spec: Any, path: Union[str, os.PathLike], seed: Optional[in
     for n, p in spec.items():
         check_param(p, n, np_dtype(p.dtype or model))
     check_memory(spec)
-    meta = {"format": "pt", "weightinit.version": __version__, "weightinit.stream_format": "1",
+    meta = {"format": "pt", "weightinit.version": __version__, "weightinit.stream_format": str(STREAM_FORMAT),
             "weightinit.seed": str(key), "weightinit.dtype": model,
             "weightinit.spec": spec.to_json(indent=None)}
     if metadata:
