@@ -243,7 +243,7 @@ void fill_random(const FillTarget& t, const RandomSpec& spec, int threads) {
       case DType::F64: std::memcpy(bytes, &v, 8); break;
       case DType::F16: { const uint16_t h = dist::f32_to_f16(float(v)); std::memcpy(bytes, &h, 2); break; }
       case DType::BF16: { const uint16_t h = dist::f32_to_bf16(float(v)); std::memcpy(bytes, &h, 2); break; }
-      default: return;
+      default: throw std::invalid_argument("fill_random: a truncated normal needs a float dtype");
     }
     fill_constant(t, bytes, threads);
     return;
