@@ -2,7 +2,8 @@
 
 Conventions for README authors (HTML comments on the line right before the block):
 ``<!-- requires: torch, transformers -->`` skips the block only when one of those modules is
-missing; ``<!-- no-test -->`` does not run it (sparingly: for blocks that cannot run here).
+missing; ``<!-- no-test: why -->`` does not run it (sparingly: for blocks that cannot run here,
+saying which test runs their code instead).
 Each block runs on its own, in a fresh namespace, in a temporary working directory. Blocks in
 doctest style (``>>>``) run their statements; their printed output is not compared.
 """
@@ -15,7 +16,7 @@ import pytest
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 _FENCE = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.M | re.S)
-_MARK = re.compile(r"<!--\s*(no-test|requires:([^>]*?))\s*-->\s*$")
+_MARK = re.compile(r"<!--\s*(no-test(?::[^>]*?)?|requires:([^>]*?))\s*-->\s*$")
 
 
 def _blocks():
@@ -25,7 +26,7 @@ def _blocks():
         line = text.count("\n", 0, m.start()) + 1
         before = text[:m.start()].rstrip("\n").rsplit("\n", 1)[-1]
         mark = _MARK.search(before)
-        skip = bool(mark and mark.group(1) == "no-test")
+        skip = bool(mark and mark.group(1).startswith("no-test"))
         needs = [n.strip() for n in mark.group(2).split(",") if n.strip()] if (
             mark and mark.group(2)) else []
         out.append(pytest.param(m.group(1), needs, id=f"line{line}",

@@ -86,6 +86,7 @@ from .checkpoint_stats import CheckpointReport, inspect
 # The documented public API: exactly these names (tests/test_public_api.py keeps it so); submodules
 # such as weightinit.fans or weightinit.torch are reached by their module names.
 __all__ = [
+    "STREAM_FORMAT",
     "Generator",
     "constant",
     "constant_",
