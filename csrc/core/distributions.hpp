@@ -6,13 +6,14 @@
 #include <cstdint>
 
 #include "mathfun.hpp"
+#include "philox.hpp"
 
 namespace weightinit {
 
 // Parameters of one fill, resolved once on the calling thread. The float members serve
 // float32, float16 and bfloat16 outputs (computed in float32, then rounded).
 struct DistParams {
-  uint32_t k0 = 0, k1 = 0, s0 = 0, s1 = 0;  // key and stream words of the counter
+  StreamKey key{0, 0};                      // key and stream words of the counter
   bool nontemporal = false;                 // large fill: stream stores past the caches
   // uniform: lo, hi - lo; normal and truncated normal: mean, std
   float lo32 = 0, scale32 = 0;
@@ -29,7 +30,8 @@ using namespace lanes;
 // float32 U[0,1) from one word: (w >> 8) * 2^-24.
 template <class F, class U>
 WI_INLINE F u01_f32(U w) { return to_f32(w >> 8) * F(0x1p-24f); }
-// 2 (w >> 8) + 1 as (w >> 7) | 1; the complemented word's is that xor 0x1fffffe.
+// 2 (w >> 8) + 1 as (w >> 7) | 1; the complemented word's is that xor kMidComplement.
+constexpr uint32_t kMidComplement = 0x1fffffeu;
 template <class U>
 WI_INLINE U mid_int(U w) { return (w >> 7) | U(1u); }
 // ((w >> 8) + 0.5) * 2^-24 from mid_int(w) = 2 (w >> 8) + 1: times 2^-25, rounded to float32 once.
@@ -82,8 +84,8 @@ constexpr float kDeepTail = 0x1p-100f;
 // lane's mid integer (exact in a double), the float64 tail quantile rounded to float, signed.
 WI_INLINE float deep_quantile_f32(uint32_t mid, bool lower, const DistParams& P) {
   const double s = lower ? std::fma(double(mid) * 0x1p-25, P.dp64, P.pa64)
-                         : std::fma(double(mid ^ 0x1fffffeu) * 0x1p-25, P.dq64, P.qb64);
-  const float x = float(mathfun::ndtri_tail_f64(s > 2.2250738585072014e-308 ? s : 2.2250738585072014e-308));
+                         : std::fma(double(mid ^ kMidComplement) * 0x1p-25, P.dq64, P.qb64);
+  const float x = float(mathfun::ndtri_tail_f64(s > mathfun::kDblMin ? s : mathfun::kDblMin));
   return lower ? x : -x;
 }
 
@@ -91,9 +93,9 @@ WI_INLINE float deep_quantile_f32(uint32_t mid, bool lower, const DistParams& P)
 WI_INLINE float trunc_f32_word(uint32_t w, const DistParams& P) {
   const uint32_t mid = mid_int(w);
   float p, q, qc;
-  trunc_pq_f32(mid_u01_f32<float>(mid), mid_u01_f32<float>(mid ^ 0x1fffffeu), P, p, q);
+  trunc_pq_f32(mid_u01_f32<float>(mid), mid_u01_f32<float>(mid ^ kMidComplement), P, p, q);
   bool lower;
-  const float s = mathfun::quantile_arg(p, q, 1.17549435e-38, lower, qc);
+  const float s = mathfun::quantile_arg(p, q, mathfun::kFltMin, lower, qc);
   const bool tail = mathfun::quantile_tail_mask(qc);
   if (tail && s < kDeepTail) return trunc_finish_f32(deep_quantile_f32(mid, lower, P), P);
   const float x = tail ? mathfun::ndtri_tail_f32(s) : mathfun::ndtri_central_f32(qc);

@@ -49,6 +49,8 @@ constexpr uint64_t kParallelMin = uint64_t(1) << 16;
 constexpr uint64_t kNontemporalBytes = uint64_t(8) << 20;
 // Elements per task: a multiple of the chunk, big enough to amortize scheduling.
 constexpr uint64_t kTask = uint64_t(1) << 16;
+// Strided runs are generated into a stack buffer of this many elements (16 KiB of float64), then scattered.
+constexpr uint64_t kScatterBlock = 2048;
 
 int effective_threads(int threads, uint64_t n) {
   if (n < kParallelMin) return 1;  // first: default_threads() reads the environment (0.5 us)
@@ -124,7 +126,7 @@ Layout simplify(const FillTarget& t) {
 // Visits the elements [begin, end) of the logical C order as runs along the last dim:
 // visit(pointer to first element, its logical index, run length, element stride in bytes).
 template <class Visit>
-void for_runs(char* data, const Layout& L, size_t isz, uint64_t begin, uint64_t end, Visit visit) {
+void for_runs(char* data, const Layout& L, uint64_t begin, uint64_t end, Visit visit) {
   const int nd = L.ndim;
   const uint64_t inner = uint64_t(L.shape[nd - 1]);
   const int64_t inner_stride = L.strides[nd - 1];
@@ -142,7 +144,6 @@ void for_runs(char* data, const Layout& L, size_t isz, uint64_t begin, uint64_t 
     visit(p + int64_t(col) * inner_stride, e, len, inner_stride);
     e += len;
   }
-  (void)isz;
 }
 
 inline void scatter(char* dst, int64_t stride, const unsigned char* src, size_t isz, uint64_t n) {
@@ -162,10 +163,7 @@ bool aligned(const void* p, size_t a) { return (reinterpret_cast<uintptr_t>(p) %
 
 DistParams make_params(const RandomSpec& s) {
   DistParams P;
-  P.k0 = uint32_t(s.seed);
-  P.k1 = uint32_t(s.seed >> 32);
-  P.s0 = uint32_t(s.stream);
-  P.s1 = uint32_t(s.stream >> 32);
+  P.key = StreamKey(s.seed, s.stream);
   switch (s.dist) {
     case Dist::Bits: break;
     case Dist::Uniform:
@@ -261,14 +259,14 @@ void fill_random(const FillTarget& t, const RandomSpec& spec, int threads) {
       generate(kern, P, t.data + begin * isz, isz, spec.offset + begin, end - begin);
       return;
     }
-    for_runs(t.data, L, isz, begin, end, [&](char* p, uint64_t e, uint64_t len, int64_t stride) {
+    for_runs(t.data, L, begin, end, [&](char* p, uint64_t e, uint64_t len, int64_t stride) {
       if (stride == int64_t(isz) && aligned(p, isz)) {
         generate(kern, P, p, isz, spec.offset + e, len);
         return;
       }
-      alignas(64) unsigned char buf[2048 * 8];
-      for (uint64_t k = 0; k < len; k += 2048) {
-        const uint64_t m = std::min<uint64_t>(2048, len - k);
+      alignas(64) unsigned char buf[kScatterBlock * 8];
+      for (uint64_t k = 0; k < len; k += kScatterBlock) {
+        const uint64_t m = std::min<uint64_t>(kScatterBlock, len - k);
         generate(kern, P, reinterpret_cast<char*>(buf), isz, spec.offset + e + k, m);
         scatter(p + int64_t(k) * stride, stride, buf, isz, m);
       }
@@ -584,6 +582,7 @@ void fill_random_box(const FillTarget& t, const RandomSpec& spec, const uint64_t
   parallel_for(size_t(ntasks), nthreads, task);
 }
 
+namespace {
 // k-th smallest (1-based) of words, and how many words are below it and equal to it. Large
 // units: a histogram of the top 11 bits finds the bucket holding it (the words are uniform),
 // then only that bucket (which holds every word equal to it) is partially sorted.
@@ -619,7 +618,6 @@ Kth kth_smallest(const std::vector<uint32_t>& words, uint64_t k, std::vector<uin
   return {kth, below + less, equal};
 }
 
-namespace {
 // The selection of each unit in [0, units), in parallel over tasks of about kTask keys: emit(u0,
 // u1, rows) gets a task's units with rows[(u - u0) * members + m] = 1 at the selected members.
 template <class Emit>
@@ -719,7 +717,7 @@ void fill_constant(const FillTarget& t, const void* value, int threads) {
       K.pattern(t.data + begin * isz, (end - begin) * isz, pat);
       return;
     }
-    for_runs(t.data, L, isz, begin, end, [&](char* p, uint64_t, uint64_t len, int64_t stride) {
+    for_runs(t.data, L, begin, end, [&](char* p, uint64_t, uint64_t len, int64_t stride) {
       if (stride == int64_t(isz) && aligned(p, isz)) {
         K.pattern(p, len * isz, pat);
       } else {

@@ -51,7 +51,7 @@ inline void round_all(Words8* w, __m256i k0, __m256i k1, __m256i m0, __m256i m1)
 struct RoundKeys {
   __m256i k0[kPhiloxRounds], k1[kPhiloxRounds];
   explicit RoundKeys(const DistParams& P) {
-    uint32_t a = P.k0, b = P.k1;
+    uint32_t a = P.key.k0, b = P.key.k1;
     for (int r = 0; r < kPhiloxRounds; ++r, a += kPhiloxW0, b += kPhiloxW1) {
       k0[r] = _mm256_set1_epi32(int32_t(a));
       k1[r] = _mm256_set1_epi32(int32_t(b));
@@ -64,7 +64,7 @@ inline void philox_groups(const DistParams& P, const RoundKeys& K, uint64_t b0, 
   const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   const __m256i lo = _mm256_add_epi32(_mm256_set1_epi32(int32_t(uint32_t(b0))), lane);
   const __m256i hi = _mm256_set1_epi32(int32_t(uint32_t(b0 >> 32)));
-  const __m256i s0 = _mm256_set1_epi32(int32_t(P.s0)), s1 = _mm256_set1_epi32(int32_t(P.s1));
+  const __m256i s0 = _mm256_set1_epi32(int32_t(P.key.s0)), s1 = _mm256_set1_epi32(int32_t(P.key.s1));
   for (int g = 0; g < kGroups; ++g) {
     w[g].x[0] = _mm256_add_epi32(lo, _mm256_set1_epi32(8 * g));
     w[g].x[1] = hi;
@@ -414,14 +414,14 @@ void trunc_f32_body(const DistParams& params, uint64_t c0, size_t nc, const Out 
       for (int i = 0; i < 4; ++i) x.v[i] = w[k].x[i];
       F4 p, q, qc;
       M4 lo;
-      const U4 mi = mid_int(x), mc = mi ^ U4(0x1fffffeu);
+      const U4 mi = mid_int(x), mc = mi ^ U4(kMidComplement);
       if (Fold) {
         p = fmadd(to_f32(mi), F4(P.dp32 * 0x1p-25f), F4(P.pa32));
         q = fmadd(to_f32(mc), F4(P.dq32 * 0x1p-25f), F4(P.qb32));
       } else {
         trunc_pq_f32(mid_u01_f32<F4>(mi), mid_u01_f32<F4>(mc), P, p, q);
       }
-      const F4 s = mathfun::quantile_arg(p, q, 1.17549435e-38, lo, qc);
+      const F4 s = mathfun::quantile_arg(p, q, mathfun::kFltMin, lo, qc);
       const F4 c = mathfun::ndtri_central_f32(qc);
       const M4 t = mathfun::quantile_tail_mask(qc);
       for (int i = 0; i < 4; ++i) {
@@ -534,7 +534,7 @@ void trunc_f64_k_impl(const DistParams& params, uint64_t c0, size_t nc, void* ou
       D4 p, q, qc;
       multi<mf64, 4> lo;
       trunc_pq_f64(um + D4(0x1p-54), umc + D4(0x1p-54), P, p, q);
-      const D4 s = mathfun::quantile_arg(p, q, 2.2250738585072014e-308, lo, qc);
+      const D4 s = mathfun::quantile_arg(p, q, mathfun::kDblMin, lo, qc);
       const D4 c = mathfun::ndtri_central_f64(qc);
       const auto t = mathfun::quantile_tail_mask(qc);
       for (int i = 0; i < 4; ++i) st.push(c.v[i], lo.v[i], t.v[i], s.v[i]);
@@ -623,7 +623,7 @@ inline __m256i pick_word(const Words8& w, __m256i sel) {
 // two products; the other two words are left as the round before made them.
 template <int Pair = -1>
 inline void philox_lanes(const DistParams& P, const RoundKeys& K, const __m256i* lo, const __m256i* hi, Words8* w) {
-  const __m256i s0 = _mm256_set1_epi32(int32_t(P.s0)), s1 = _mm256_set1_epi32(int32_t(P.s1));
+  const __m256i s0 = _mm256_set1_epi32(int32_t(P.key.s0)), s1 = _mm256_set1_epi32(int32_t(P.key.s1));
   const __m256i m0 = _mm256_set1_epi32(int32_t(kPhiloxM0)), m1 = _mm256_set1_epi32(int32_t(kPhiloxM1));
   for (int g = 0; g < kGroups; ++g) {
     w[g].x[0] = lo[g];
@@ -784,8 +784,8 @@ inline vf32 trunc_f32_lanes(vu32 w, const DistParams& P) {
   const vu32 mid = mid_int(w);
   vf32 p, q, qc;
   mf32 lower;
-  trunc_pq_f32(mid_u01_f32<vf32>(mid), mid_u01_f32<vf32>(mid ^ vu32(0x1fffffeu)), P, p, q);
-  const vf32 s = mathfun::quantile_arg(p, q, 1.17549435e-38, lower, qc);
+  trunc_pq_f32(mid_u01_f32<vf32>(mid), mid_u01_f32<vf32>(mid ^ vu32(kMidComplement)), P, p, q);
+  const vf32 s = mathfun::quantile_arg(p, q, mathfun::kFltMin, lower, qc);
   const mf32 tail = mathfun::quantile_tail_mask(qc);
   const vf32 central = mathfun::ndtri_central_f32(qc);
   const vf32 x = any(tail) ? select(tail, mathfun::ndtri_tail_f32(s), central) : central;

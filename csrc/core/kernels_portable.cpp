@@ -13,13 +13,13 @@ using namespace dist;
 void bits(const DistParams& P, uint64_t c0, size_t nc, void* out) {
   uint32_t* o = static_cast<uint32_t*>(out);
   for (uint64_t b = c0 * (kChunk / 4), e = b + nc * (kChunk / 4); b != e; ++b, o += 4) {
-    const Block w = philox4x32_10({uint32_t(b), uint32_t(b >> 32), P.s0, P.s1}, P.k0, P.k1);
+    const Block w = P.key.block(b);
     std::memcpy(o, w.data(), 16);
   }
 }
 
 Block block(const DistParams& P, uint64_t b) {
-  return philox4x32_10({uint32_t(b), uint32_t(b >> 32), P.s0, P.s1}, P.k0, P.k1);
+  return P.key.block(b);
 }
 
 void uniform_f32(const DistParams& P, uint64_t c0, size_t nc, void* out) {

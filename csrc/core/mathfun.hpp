@@ -3,11 +3,17 @@
 // Domains are only what the distributions need (positive normal arguments, u in [0, 1)).
 #pragma once
 
+#include <limits>
+
 #include "lanes.hpp"
 
 namespace weightinit {
 namespace mathfun {
 using namespace lanes;
+
+// The smallest normal numbers (FLT_MIN, DBL_MIN): a tail probability is kept at least this, so its log is finite.
+constexpr double kFltMin = double(std::numeric_limits<float>::min());
+constexpr double kDblMin = std::numeric_limits<double>::min();
 
 // ln(x 2^scale) for positive normal float x (and a normal product). Cephes logf (S. Moshier):
 // x = 2^e m, m in [sqrt(1/2), sqrt(2)), degree-8 polynomial in m - 1; about 1 ulp. The
@@ -236,7 +242,7 @@ template <class F>
 WI_INLINE F ndtri_f64(F p, F q) {
   typename Traits<F>::M lower;
   F qc;
-  const F s = quantile_arg(p, q, 2.2250738585072014e-308, lower, qc);  // DBL_MIN
+  const F s = quantile_arg(p, q, kDblMin, lower, qc);
   const auto tail = quantile_tail_mask(qc);
   const F central = ndtri_central_f64(qc);
   return quantile_join(lower, tail, central, any(tail) ? ndtri_tail_f64(s) : central);
