@@ -60,10 +60,13 @@ class Pool {
       error_ = nullptr;
       active_ = helpers;
       remaining_ = helpers;
+      left_.store(helpers, std::memory_order_relaxed);
       ++generation_;
+      published_.store(generation_, std::memory_order_release);
     }
-    cv_.notify_all();
+    cv_.notify_all();  // no system call when every worker is still spinning
     work();
+    spin_until([&] { return left_.load(std::memory_order_acquire) == 0; });
     std::exception_ptr error;
     {
       std::unique_lock<std::mutex> lk(m_);
@@ -108,6 +111,7 @@ class Pool {
   void loop(int id) {
     uint64_t seen = 0;
     for (;;) {
+      spin_until([&] { return published_.load(std::memory_order_acquire) != seen; });
       {
         std::unique_lock<std::mutex> lk(m_);
         cv_.wait(lk, [&] { return generation_ != seen; });
@@ -116,7 +120,26 @@ class Pool {
       }
       work();
       std::lock_guard<std::mutex> lk(m_);
-      if (--remaining_ == 0) done_cv_.notify_one();
+      left_.store(--remaining_, std::memory_order_release);
+      if (remaining_ == 0) done_cv_.notify_one();
+    }
+  }
+
+  // Polls `ready` for up to kSpin before the caller blocks on a condition variable: a fill of a
+  // few hundred microseconds would otherwise spend a large part of it in futex wake-ups (the
+  // next job of a loop of fills, or the last worker finishing). Yields the core while spinning,
+  // so a loaded machine loses little. Only a shortcut: the blocking wait after it decides.
+  template <class Ready>
+  static void spin_until(Ready ready) {
+    constexpr auto kSpin = std::chrono::microseconds(100);
+    if (ready()) return;
+    const auto until = std::chrono::steady_clock::now() + kSpin;
+    for (int i = 1;; ++i) {
+      if (ready()) return;
+      if (i % 64 == 0) {
+        if (std::chrono::steady_clock::now() >= until) return;
+        sched_yield();
+      }
     }
   }
 
@@ -132,6 +155,9 @@ class Pool {
   int active_ = 0;
   int remaining_ = 0;
   uint64_t generation_ = 0;
+  // Lock-free mirrors of generation_ and remaining_, read only by spin_until.
+  std::atomic<uint64_t> published_{0};
+  std::atomic<int> left_{0};
   size_t workers_ = 0;
 };
 
