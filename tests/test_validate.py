@@ -1,13 +1,17 @@
 """One table drives every public fill through the shared argument rules of ``weightinit._validate``:
 bad shapes, bad numbers, integers too large for a float64, bad thread counts. Every refusal is a
 ValueError or TypeError naming the argument, raised before anything is written."""
+import json
 import math
+import struct
 
 import numpy as np
 import pytest
 
 import weightinit as wi
+import weightinit.hf
 from weightinit import _validate
+from weightinit import checkpoint_stats as cs
 
 HUGE = 10**400  # float(HUGE) raises OverflowError: the functions must not
 
@@ -277,3 +281,57 @@ def test_torch_views_the_core_cannot_fill_are_refused(make, exc):
         wi.xavier_uniform_(t.reshape(2, 2) if t.layout == torch.strided and not t.is_nested else t, seed=1)
     if t.layout == torch.strided and not t.is_nested:
         assert (t.resolve_neg() == -SENTINEL).all()
+
+
+# ---------------------------------------------------------------- JSON read from files
+
+DEEP = "[" * 100_000 + "]" * 100_000  # json's decoder recurses per level: a RecursionError unless caught
+
+
+def _safetensors(path, header: bytes):
+    header += b" " * (-len(header) % 8)
+    path.write_bytes(struct.pack("<Q", len(header)) + header + b"\0" * 16)
+    return str(path)
+
+
+@pytest.mark.parametrize("read", [
+    lambda tmp: wi.ModelSpec.from_json(DEEP),
+    lambda tmp: wi.ModelSpec.from_json('{"params": ' + '{"a": ' * 100_000 + "1" + "}" * 100_000 + "}"),
+    lambda tmp: wi.load_spec(_write(tmp / "spec.json", DEEP)),
+    lambda tmp: wi.hf.load_config(_write(tmp / "config.json", '{"model_type": "gpt2", "x": ' + DEEP + "}")),
+    lambda tmp: cs.read_header(_safetensors(tmp / "h.safetensors", DEEP.encode())),
+    lambda tmp: wi.inspect(_safetensors(tmp / "m.safetensors", json.dumps(
+        {"__metadata__": {"weightinit.spec": DEEP}}).encode()), expect="metadata"),
+], ids=["from_json-list", "from_json-object", "load_spec", "hf-config", "safetensors-header",
+        "inspect-metadata-spec"])
+def test_json_nested_100000_deep_is_a_one_line_value_error(read, tmp_path):
+    with pytest.raises(ValueError, match="nested too deeply") as info:
+        read(tmp_path)
+    assert "\n" not in str(info.value)
+
+
+def test_initializer_arguments_nested_deeper_than_json_allows_python_are_refused():
+    text = '{"params": {"w": {"shape": [2], "init": "normal_", "std": ' + "[" * 900 + "]" * 900 + "}}}"
+    with pytest.raises(ValueError, match="^w: initializer arguments nested more than"):
+        wi.ModelSpec.from_json(text)
+
+
+@pytest.mark.parametrize("header", [
+    b'{"a": 1}', b'{"a": {"dtype": "F32", "data_offsets": [0, 4]}}',
+    b'{"a": {"dtype": "F32", "shape": [1], "data_offsets": "x"}}',
+    b'{"a": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}', b'{"__metadata__": [1, 2]}',
+])
+def test_malformed_safetensors_headers_are_value_errors(header, tmp_path):
+    with pytest.raises(ValueError, match="is not a .safetensors file"):
+        cs.read_header(_safetensors(tmp_path / "bad.safetensors", header))
+
+
+def test_malformed_shard_index_is_a_value_error(tmp_path):
+    (tmp_path / "model.safetensors.index.json").write_text('{"weight_map": 3}')
+    with pytest.raises(ValueError, match="weight_map"):
+        wi.inspect(str(tmp_path))
+
+
+def _write(path, text):
+    path.write_text(text)
+    return str(path)

@@ -6,6 +6,7 @@ argument and what it accepts; none raises OverflowError (an int beyond float64 i
 """
 from __future__ import annotations
 
+import json
 import math
 import numbers
 import operator
@@ -15,7 +16,7 @@ from typing import Any, Optional, Tuple
 import numpy as np
 
 __all__ = ["NumberRangeError", "BoolAsNumberError", "shape", "real", "integer", "threads", "u64",
-           "FLOAT_NAMES", "FINITE_MAX", "is_float_dtype", "bfloat16", "check_fits"]
+           "FLOAT_NAMES", "FINITE_MAX", "is_float_dtype", "bfloat16", "check_fits", "json_loads"]
 
 _U64 = 2**64
 #: names of the float dtypes a fill writes
@@ -159,6 +160,18 @@ def check_fits(dt: np.dtype, argname: str, value: float) -> None:
     if not abs(value) <= limit:
         raise ValueError(f"{argname}={value:g} gives values outside the finite range of {dt.name} "
                          f"(|values| <= {limit:g})")
+
+
+def json_loads(text: Any, what: str) -> Any:
+    """JSON text (str or bytes) -> its value; malformed, non-UTF-8 or too deeply nested JSON is a
+    one-line ValueError naming ``what`` (json's decoder recurses once per level: a file nested
+    100,000 levels deep would otherwise be a RecursionError)."""
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"invalid JSON in {what}: {exc}") from None
+    except RecursionError:
+        raise ValueError(f"invalid JSON in {what}: nested too deeply") from None
 
 
 _MAPS = "/proc/self/maps"

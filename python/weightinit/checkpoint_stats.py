@@ -36,6 +36,8 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+from . import _validate
+
 __all__ = ["CheckpointReport", "TensorStats", "inspect", "read_header"]
 
 #: how far a std may be off its initializer's before it is flagged (plus sampling error)
@@ -142,14 +144,20 @@ def read_header(path: Union[str, os.PathLike]) -> Tuple[Dict[str, Any], Dict[str
         if n > min(size - 8, 100 << 20):
             raise ValueError(f"{path} is not a .safetensors file (header length {n} bytes)")
         try:
-            header = json.loads(f.read(n))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ValueError(f"{path} is not a .safetensors file (header: {exc})") from None
+            header = _validate.json_loads(f.read(n), "the header")
+        except ValueError as exc:
+            raise ValueError(f"{path} is not a .safetensors file ({exc})") from None
     if not isinstance(header, dict):
         raise ValueError(f"{path} is not a .safetensors file (header is not an object)")
     meta = header.pop("__metadata__", None) or {}
+    if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+        raise ValueError(f"{path} is not a .safetensors file (__metadata__ is not an object of strings)")
     start = 8 + n
     for name, t in header.items():
+        if not (isinstance(t, dict) and _is_ints(t.get("shape"))
+                and _is_ints(t.get("data_offsets")) and len(t["data_offsets"]) == 2):
+            raise ValueError(f"{path} is not a .safetensors file (tensor {name!r} needs dtype, shape "
+                             f"and data_offsets, got {str(t)[:80]})")
         if t.get("dtype") not in _ST_NUMPY:
             raise ValueError(f"{path}: tensor {name!r} has dtype {t.get('dtype')!r}; supported: "
                              f"{', '.join(_ST_NUMPY)}")
@@ -167,8 +175,11 @@ def _files(path: str) -> List[str]:
         raise FileNotFoundError(f"path {path!r} is neither a .safetensors file nor a directory")
     index = os.path.join(path, "model.safetensors.index.json")
     if os.path.isfile(index):
-        with open(index, encoding="utf-8") as f:
-            weight_map = json.load(f)["weight_map"]
+        with open(index, "rb") as f:
+            weight_map = _validate.json_loads(f.read(), index)
+        weight_map = weight_map.get("weight_map") if isinstance(weight_map, dict) else None
+        if not isinstance(weight_map, dict) or not all(isinstance(v, str) for v in weight_map.values()):
+            raise ValueError(f"{index} has no 'weight_map' object of tensor name -> file name")
         return [os.path.join(path, s) for s in dict.fromkeys(weight_map.values())]
     single = os.path.join(path, "model.safetensors")
     if os.path.isfile(single):
@@ -293,6 +304,10 @@ def _scan(path: str, threads: int, window: int, only: Optional[set]) -> Tuple[Li
     return stats, meta, total
 
 
+def _is_ints(value: Any) -> bool:
+    return isinstance(value, list) and all(type(v) is int and v >= 0 for v in value)
+
+
 # ------------------------------------------------------------------------------ the expectation
 
 def _expected_spec(expect: Any, meta: Dict[str, str]) -> Any:
@@ -303,14 +318,14 @@ def _expected_spec(expect: Any, meta: Dict[str, str]) -> Any:
         if "weightinit.spec" not in meta:
             raise ValueError("expect='metadata' needs a checkpoint written by weightinit (its "
                              "metadata has no 'weightinit.spec')")
-        return ModelSpec.from_dict(json.loads(meta["weightinit.spec"]))
+        return ModelSpec.from_json(meta["weightinit.spec"])
     if isinstance(expect, (str, os.PathLike)) and not (isinstance(expect, str)
                                                         and not os.path.exists(expect)):
         p = os.fspath(expect)
         if os.path.isdir(p):
             p = os.path.join(p, "config.json")
-        with open(p, encoding="utf-8") as f:
-            data = json.load(f)
+        with open(p, "rb") as f:
+            data = _validate.json_loads(f.read(), p)
         if isinstance(data, dict) and "params" in data:
             return ModelSpec.from_dict(data)
         return _hf_spec(data)

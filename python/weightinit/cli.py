@@ -291,8 +291,6 @@ def _load_model(model: str) -> Tuple[Any, str]:
             raise _UsageError(f"spec file {model!r} not found") from None
         except IsADirectoryError:
             raise _UsageError(f"{model!r} is a directory, not a spec file") from None
-        except RecursionError:  # json's decoder recurses once per level
-            raise _UsageError(f"invalid spec file {model!r}: nested too deeply") from None
         except (ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
             raise _UsageError(f"invalid spec file {model!r}: {exc}") from None
         stem = os.path.splitext(os.path.basename(model))[0]

@@ -43,6 +43,7 @@ import shutil
 import tempfile
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
+from . import _validate
 from .models import ModelSpec, Param
 
 __all__ = ["spec_from_config", "load_config", "hf_config", "save_pretrained", "parse_size",
@@ -123,11 +124,8 @@ def load_config(config: Union[Mapping[str, Any], str, os.PathLike]) -> Dict[str,
     path = os.fspath(config)
     if os.path.isdir(path):
         path = os.path.join(path, "config.json")
-    try:
-        with open(path, encoding="utf-8") as f:
-            d = json.load(f)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"config: invalid JSON in {path}: {exc}") from None
+    with open(path, "rb") as f:
+        d = _validate.json_loads(f.read(), f"config {path}")
     if not isinstance(d, dict):
         raise ValueError(f"config: {path} holds a {type(d).__name__}, not a JSON object")
     return d
@@ -481,7 +479,7 @@ def is_config(path: str) -> bool:
         return False
     try:
         d = load_config(path)
-    except (OSError, ValueError, UnicodeDecodeError, RecursionError):
+    except (OSError, ValueError):
         return False  # the spec reader reports it
     return "model_type" in d and "params" not in d
 
@@ -493,8 +491,8 @@ def _parse_sets(pairs: List[str]) -> Dict[str, Any]:
         if not sep or not key:
             raise ValueError(f"--set: expected KEY=VALUE, got {kv!r}")
         try:
-            out[key] = json.loads(text)
-        except json.JSONDecodeError:
+            out[key] = _validate.json_loads(text, "--set")
+        except ValueError:
             out[key] = text
     return out
 

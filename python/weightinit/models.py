@@ -83,7 +83,10 @@ def np_dtype(name: str) -> np.dtype:
     return np.dtype(np.int64) if name == "int64" else _random.parse_dtype(name)
 
 
-def _json_value(value: Any, where: str) -> Any:
+_MAX_NESTING = 32  # lists in initializer arguments: deeper is a malformed spec, not a RecursionError
+
+
+def _json_value(value: Any, where: str, depth: int = 0) -> Any:
     """Initializer arguments are JSON scalars or lists of them."""
     if isinstance(value, (bool, str)) or value is None:
         return value
@@ -92,7 +95,9 @@ def _json_value(value: Any, where: str) -> Any:
     if isinstance(value, numbers.Real):
         return float(value)
     if isinstance(value, (list, tuple)):
-        return [_json_value(v, where) for v in value]
+        if depth >= _MAX_NESTING:
+            raise ValueError(f"{where}: initializer arguments nested more than {_MAX_NESTING} lists deep")
+        return [_json_value(v, where, depth + 1) for v in value]
     raise TypeError(f"{where}: initializer arguments must be numbers, strings, booleans or lists, "
                     f"got {type(value).__name__} {value!r}")
 
@@ -282,11 +287,7 @@ class ModelSpec(Mapping):
 
     @classmethod
     def from_json(cls, text: str) -> "ModelSpec":
-        try:
-            d = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"invalid JSON in model spec: {exc}") from None
-        return cls.from_dict(d)
+        return cls.from_dict(_validate.json_loads(text, "model spec"))
 
     def save(self, path: Union[str, os.PathLike]) -> None:
         """Writes the spec as JSON (UTF-8) to ``path``."""
