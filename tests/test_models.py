@@ -342,3 +342,28 @@ def test_spec_errors_name_the_parameter_without_rewriting_messages():
         ModelSpec.from_dict({"params": {"layer.w": {"shape": [3], "init": "normal_", "dtype": "int8x"}}})
     with pytest.raises(ValueError, match=r"^Param: shape must contain non-negative"):
         Param((3, -4), "normal_")
+
+
+def test_init_model_refuses_what_does_not_fit_in_memory_before_allocating(monkeypatch):
+    # the spec: orthogonal_ of 60000 x 60000 needs ~144 GB of float64 QR scratch; refused
+    # by the check (a one-line MemoryError naming the tensor), not by NumPy's allocation
+    monkeypatch.setattr(build, "available_memory", lambda: 24 << 30)
+    spec = ModelSpec.from_json('{"params": {"w": {"shape": [60000, 60000], "init": "orthogonal_"}}}')
+    with pytest.raises(MemoryError, match=r"^w \(orthogonal_, shape \(60000, 60000\)\) needs about 144\.0 GB "
+                                          r"of working memory \(float64 QR\) beside 14\.4 GB"):
+        init_model(spec, seed=1)
+    # at the limit: the arrays (float32) plus the largest QR scratch
+    spec = ModelSpec({"a": Param((64, 64), "normal_"), "q": Param((512, 256), "orthogonal_")})
+    need = spec.nbytes("float32") + 5 * 8 * 512 * 256
+    monkeypatch.setattr(build, "available_memory", lambda: need - 1)
+    with pytest.raises(MemoryError, match=r"^q \(orthogonal_"):
+        init_model(spec, seed=1)
+    monkeypatch.setattr(build, "available_memory", lambda: need)
+    init_model(spec, seed=1)
+    # out= allocates no arrays: only the QR scratch counts
+    monkeypatch.setattr(build, "available_memory", lambda: 5 * 8 * 512 * 256)
+    init_model(spec, seed=1, out={n: np.empty(p.shape, np.float32) for n, p in spec.items()})
+    # element-wise initializers need only their arrays
+    monkeypatch.setattr(build, "available_memory", lambda: 999)
+    with pytest.raises(MemoryError, match=r"^the model's arrays need 16\.4 kB, 999 B is available"):
+        init_model({"a": Param((64, 64), "normal_")}, seed=1)

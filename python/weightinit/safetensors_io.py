@@ -33,7 +33,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
-import math
 import mmap
 import os
 import re
@@ -49,7 +48,8 @@ import numpy as np
 
 from . import _random
 from ._progress import byte_bar, check_progress
-from .build import as_spec, can_window, check_param, fill_param, resolve_seed
+from .build import as_spec, can_window, check_param, fill_param, human_bytes as _human, resolve_seed
+from .build import available_memory as _available_memory, check_memory as _check_memory, working_memory
 from .models import Param, np_dtype
 
 __all__ = ["save_safetensors", "plan_safetensors", "Plan", "safetensors_layout",
@@ -260,63 +260,11 @@ def _try_lock(fd: int) -> bool:
     return True
 
 
-# peak scratch of orthogonal_ over the target, in float64 matrices of the tensor's size: the
-# normal draw, LAPACK's copy, Q, R and gain * Q (measured 5.05x with VmHWM at 4000 x 4000)
-_QR_COPIES = 5
-
-
-def working_memory(p: Param) -> int:
-    """Bytes of memory a non-element-wise initializer needs beside its target (0 for the
-    element-wise ones, which fill in place)."""
-    if p.init == "orthogonal_" and len(p.shape) >= 2:
-        return _QR_COPIES * 8 * math.prod(p.shape)
-    if p.init == "delta_orthogonal_" and len(p.shape) >= 3:
-        ia, oa = p.kwargs.get("in_axis", 1), p.kwargs.get("out_axis", 0)
-        try:
-            return _QR_COPIES * 8 * p.shape[ia] * p.shape[oa]
-        except (IndexError, TypeError):
-            return 0  # check_param names the bad axis
-    return 0
-
-
-def _available_memory() -> Optional[int]:
-    """Memory this process can still get: MemAvailable, capped by a cgroup v2 limit."""
-    avail = None
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    avail = int(line.split()[1]) * 1024
-    except (OSError, ValueError):
-        try:
-            avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        except (OSError, ValueError, AttributeError):
-            return None
-    try:
-        with open("/sys/fs/cgroup/memory.max") as f:
-            limit = f.read().strip()
-        with open("/sys/fs/cgroup/memory.current") as f:
-            used = int(f.read())
-        if limit != "max":
-            room = int(limit) - used
-            avail = room if avail is None else min(avail, room)
-    except (OSError, ValueError):
-        pass
-    return avail
-
-
 def check_memory(spec: Any) -> None:
     """Raises MemoryError (one line, naming the tensor) if a tensor's initializer needs more
-    working memory than is available now; element-wise initializers need none."""
-    spec = as_spec(spec)
-    need, name = max(((working_memory(p), n) for n, p in spec.items()), default=(0, ""))
-    if need == 0:
-        return
-    avail = _available_memory()
-    if avail is not None and need > avail:
-        p = spec[name]
-        raise MemoryError(f"{name} ({p.init}, shape {p.shape}) needs about {_human(need)} of "
-                          f"working memory (float64 QR), {_human(avail)} is available")
+    working memory than is available now; element-wise initializers need none (the file's
+    pages are written back by the kernel, so they do not count)."""
+    _check_memory(as_spec(spec), available=_available_memory())
 
 
 def _check_space(directory: str, need: int) -> None:
@@ -329,14 +277,6 @@ def _check_space(directory: str, need: int) -> None:
             errno.ENOSPC,
             f"not enough free disk space in {directory}: the file needs {_human(need)}, "
             f"{_human(free)} is free")
-
-
-def _human(n: float) -> str:
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if n < 1000 or unit == "TB":
-            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
-        n /= 1000
-    return f"{n} B"  # pragma: no cover
 
 
 def _reserve(fd: int, size: int) -> None:
