@@ -367,3 +367,31 @@ def test_init_model_refuses_what_does_not_fit_in_memory_before_allocating(monkey
     monkeypatch.setattr(build, "available_memory", lambda: 999)
     with pytest.raises(MemoryError, match=r"^the model's arrays need 16\.4 kB, 999 B is available"):
         init_model({"a": Param((64, 64), "normal_")}, seed=1)
+
+
+def test_a_valid_delta_orthogonal_spec_is_accepted():
+    # check_param once validated on a (0, in, k) array: "4 in > 0 out" refused every such spec
+    got = init_model({"conv.w": Param((8, 4, 3), "delta_orthogonal_")}, seed=5)["conv.w"]
+    want = wi.delta_orthogonal_(np.empty((8, 4, 3), np.float32), seed=5, stream="conv.w")
+    np.testing.assert_array_equal(got, want)
+
+
+def test_check_param_of_a_large_orthogonal_is_not_held_to_the_box_limit():
+    # init_model fills it whole; only a box of it (Dask chunks) computes the whole matrix per box
+    build.check_param(Param((2**13, 2**11 + 1), "orthogonal_"), "q", np.dtype(np.float32))
+
+
+@pytest.mark.parametrize("bad, match", [
+    (Param((3, 4), "martens_sparse_", nonzeros=15), r"nonzeros=15 exceeds the 4 incoming"),
+    (Param((6, 4, 3), "dirac_", groups=4), r"groups=4 must divide"),
+    (Param((4, 8, 3), "delta_orthogonal_"), r"8 in \(axis 1\) > 4 out"),
+    (Param((256, 256), "xavier_normal_", gain=3e6), r"float16"),
+], ids=["martens-nonzeros", "dirac-groups", "delta-channels", "xavier-overflow"])
+def test_checks_that_need_the_whole_shape_run_before_anything_is_written(bad, match, tmp_path):
+    spec = ModelSpec({"first": Param((4, 4), "normal_"), "bad": bad})
+    out = {n: np.zeros(p.shape, np.float16) for n, p in spec.items()}
+    with pytest.raises(ValueError, match=r"^bad \(" + bad.init + r"\): .*" + match):
+        init_model(spec, seed=1, out=out)
+    assert not any(a.any() for a in out.values())  # "first" was not written either
+    with pytest.raises(ValueError, match=match):  # the dry run of a checkpoint sees it too
+        wi.safetensors_io.plan_safetensors(spec, tmp_path / "m.safetensors", seed=1, dtype="float16")

@@ -102,16 +102,22 @@ def check_target(arr: Any, p: Param, name: str) -> None:
 
 
 def check_param(p: Param, name: str, dtype: np.dtype) -> None:
-    """Lets the initializer validate its arguments on an empty array (writes nothing)."""
+    """Lets the initializer validate its arguments on a zero-size box of the whole tensor (writes
+    nothing, allocates nothing): every check sees the real shape -- fans, channels, units --
+    as the fill will."""
     if dtype == np.int64:
         return
     ini = initializer(p.init)
-    shape = (0,) + p.shape[1:] if p.shape else (0,)
-    kw = _call_kwargs(p, p.shape, False)
+    kw = dict(p.kwargs)
     if ini.random:
         kw.update(seed=0, stream=name)
+    if p.shape and p.init != "orthogonal_":
+        target = np.empty((0,) * len(p.shape), dtype)
+        kw.update(global_shape=p.shape, start=(0,) * len(p.shape))
+    else:  # orthogonal_'s checks need only the number of dims (and any box of it is size-limited)
+        target = np.empty((0,) + p.shape[1:] if p.shape else (0,), dtype)
     try:
-        ini.fn(np.empty(shape, dtype), **kw)
+        ini.fn(target, **kw)
     except (TypeError, ValueError) as exc:
         raise type(exc)(f"{name} ({p.init}): {exc}") from None
 

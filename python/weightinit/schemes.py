@@ -135,6 +135,12 @@ def _noop_fill(x, rk: dict):
     return _random.uniform_(x, 0.0, 0.0, **rk)
 
 
+def _no_fans(f: Fans) -> bool:
+    """Fans of an empty tensor: no std to compute. A zero-size box of a non-empty tensor (or an
+    empty array with ``fans=``) still computes it, so its checks run (build.check_param)."""
+    return not (f.fan_in and f.fan_out)
+
+
 # ----------------------------------------------------------------------------- variance scaling
 
 def _vs_param(fans: Fans, scale, mode: str, distribution: str, dtype: np.dtype) -> float:
@@ -177,7 +183,7 @@ def _variance_scaling(x, scale, mode, distribution, in_axis, out_axis, batch_axi
     distribution = _choice(distribution, "distribution", DISTRIBUTIONS + tuple(DISTRIBUTION_ALIASES))
     distribution = DISTRIBUTION_ALIASES.get(distribution, distribution)
     f = _fans(_fan_shape(view, rk), in_axis, out_axis, batch_axis, fans, argname)
-    if view.size == 0:
+    if _no_fans(f):
         return _noop_fill(x, rk)
     p = _vs_param(f, scale, mode, distribution, view.dtype)
     if distribution == "truncated_normal":
@@ -240,7 +246,7 @@ def _xavier(x, gain, distribution, in_axis, out_axis, batch_axis, fans, rk, argn
     gain = _real(gain, "gain", lo=0)
     gain = gain if isinstance(gain, int) else float(gain)
     f = _fans(_fan_shape(view, rk), in_axis, out_axis, batch_axis, fans, argname)
-    if view.size == 0:
+    if _no_fans(f):
         return _noop_fill(x, rk)
     std = _xavier_std(f, gain)
     if distribution == "uniform":
@@ -312,7 +318,7 @@ def _kaiming(x, a, mode, nonlinearity, distribution, in_axis, out_axis, batch_ax
         _real(a, "a")  # the slope; ignored by the other nonlinearities, as in torch
     calculate_gain(nonlinearity, a)  # validates nonlinearity
     f = _fans(_fan_shape(view, rk), in_axis, out_axis, batch_axis, fans, argname)
-    if view.size == 0:
+    if _no_fans(f):
         return _noop_fill(x, rk)
     std = _kaiming_std(f, a, mode, nonlinearity)
     if distribution == "uniform":
@@ -632,13 +638,11 @@ def _sparse(x, sparsity, std, seed, stream, threads, generator, argname, global_
     std = _real(std, "std", lo=0)
     _threads(threads)
     key, s = _resolve(seed, stream, generator)
-    if view.size == 0:
-        return x
     rows, cols = shape
     num_zeros = math.ceil(sparsity * rows)  # torch.nn.init.sparse_
     _random.normal_(x, 0.0, std, seed=key, stream=s, threads=threads, global_shape=global_shape,
                     start=start)
-    if num_zeros == 0:
+    if num_zeros == 0 or view.size == 0:
         return x
     if box is not None:  # each column of the box: the selection over all of its global rows
         (r0, c0), (h, w) = box[1], view.shape
@@ -698,11 +702,9 @@ def _martens_sparse(x, nonzeros, std, out_axis, seed, stream, threads, generator
         )
     _threads(threads)
     key, s = _resolve(seed, stream, generator)
-    if view.size == 0:
-        return x
     _random.normal_(x, 0.0, std, seed=key, stream=s, threads=threads, global_shape=global_shape,
-                    start=start)
-    if nonzeros == fan:
+                    start=start)  # for an empty view: only std's checks
+    if nonzeros == fan or view.size == 0:
         return x
     moved = np.moveaxis(view, oa, 0)  # a view: unit first, its incoming weights after (C order)
     pattern_stream = _random.derive_stream(s, "martens_sparse_/nonzeros")
