@@ -103,6 +103,18 @@ def test_bad_threads(fn, shape, numbers, threads, bad, exc):
     assert (x == SENTINEL).all()
 
 
+@pytest.mark.parametrize("fn, shape, numbers, threads", [t for t in INPLACE if t[3]],
+                         ids=[i for i, t in zip(IDS, INPLACE) if t[3]])
+@pytest.mark.parametrize("bad", [2**31, 2**64, HUGE])
+def test_thread_counts_beyond_the_cores_int_are_value_errors(fn, shape, numbers, threads, bad):
+    # once a TypeError from pybind11 ("incompatible function arguments") that named no argument
+    x = _target(shape)
+    with pytest.raises(ValueError, match=r"^threads must be >= 1 \(and <= 2\*\*31 - 1\)") as info:
+        _call(fn, x, numbers, threads=bad, **_random_kw(fn))
+    assert len(str(info.value)) < 100  # a huge int is shown by its size, not its 400 digits
+    assert (x == SENTINEL).all()
+
+
 @pytest.mark.parametrize("fn, shape, numbers, threads", [t for t in INPLACE if _random_kw(t[0])],
                          ids=[i for i, t in zip(IDS, INPLACE) if _random_kw(t[0])])
 @pytest.mark.parametrize("seed, exc", [(-1, ValueError), (2**64, ValueError), (HUGE, ValueError), (1.0, TypeError)])
@@ -150,6 +162,17 @@ def test_shape_spellings_agree(fn):
 def test_bad_shapes(fn, shape, exc, match):
     with pytest.raises(exc, match=match):
         _alloc(fn, shape)
+
+
+@pytest.mark.parametrize("fn", ALLOCATING + [wi.random_bits], ids=[f.__name__ for f in ALLOCATING] + ["random_bits"])
+@pytest.mark.parametrize("shape, match", [
+    (HUGE, r"^shape must contain sizes < 2\*\*63, got an int of 1329 bits$"),
+    ((2, 2**63), r"^shape must contain sizes < 2\*\*63"),
+    ((2**40, 2**40), r"^shape \(1099511627776, 1099511627776\) is too large for one"),
+])
+def test_shapes_numpy_cannot_allocate_are_value_errors_naming_shape(fn, shape, match):
+    with pytest.raises(ValueError, match=match):
+        _alloc(fn, shape) if fn is not wi.random_bits else fn(shape, seed=1)
 
 
 def test_compute_fans_reads_an_arrays_own_shape():

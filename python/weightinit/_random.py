@@ -345,9 +345,9 @@ def _check_offset(offset: int, size: int) -> int:
         raise TypeError(f"offset must be a non-negative int, got {type(offset).__name__}")
     offset = int(offset)
     if offset < 0:
-        raise ValueError(f"offset must be >= 0, got {offset}")
+        raise ValueError(f"offset must be >= 0, got {_v.shown(offset)}")
     if offset + size > _U64:
-        raise ValueError(f"offset + size must be <= 2**64, got {offset} + {size}")
+        raise ValueError(f"offset + size must be <= 2**64, got {_v.shown(offset)} + {size}")
     return offset
 
 
@@ -630,14 +630,22 @@ def _shape(shape: Shape) -> Tuple[int, ...]:
     return _v.shape(shape, "shape")
 
 
+def _alloc(shape: Shape, dt: np.dtype) -> np.ndarray:
+    dims = _shape(shape)
+    try:
+        return np.empty(dims, dtype=dt)
+    except ValueError as exc:  # NumPy's "array is too big": more bytes than an address space
+        raise ValueError(f"shape {dims} is too large for one {dt.name} array ({exc})") from None
+
+
 def empty(shape: Shape, dtype: DTypeLike = "float32") -> np.ndarray:
     """An uninitialized C-contiguous array of a supported float dtype."""
-    return np.empty(_shape(shape), dtype=parse_dtype(dtype))
+    return _alloc(shape, parse_dtype(dtype))
 
 
 def random_bits(shape: Shape, **kw: Any) -> np.ndarray:
     """A new uint32 array of stream words; keywords as :func:`random_bits_`."""
-    return random_bits_(np.empty(_shape(shape), dtype=np.uint32), **kw)
+    return random_bits_(_alloc(shape, _U32), **kw)
 
 
 def uniform(shape: Shape, a: float = 0.0, b: float = 1.0, *, dtype: DTypeLike = "float32", **kw: Any) -> np.ndarray:

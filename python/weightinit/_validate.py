@@ -72,7 +72,14 @@ def _dim(d: Any, argname: str) -> int:
         raise TypeError(f"{argname} must contain ints, got {type(d).__name__} {d!r}") from None
     if d < 0:
         raise ValueError(f"{argname} must contain non-negative sizes, got {d}")
+    if d >= 2**63:  # NumPy's dimensions are int64
+        raise ValueError(f"{argname} must contain sizes < 2**63, got {shown(d)}")
     return d
+
+
+def shown(value: int) -> str:
+    """An int for an error message: its digits, or its size in bits when it is huge (10**400)."""
+    return str(value) if abs(value) < 10**30 else f"an int of {value.bit_length()} bits"
 
 
 def real(value: Any, argname: str, *, lo: Optional[float] = None, lo_open: bool = False,
@@ -87,7 +94,7 @@ def real(value: Any, argname: str, *, lo: Optional[float] = None, lo_open: bool 
         try:
             f = float(value)
         except OverflowError:  # an int >= 2**1024
-            size = f"an int of {value.bit_length()} bits" if isinstance(value, int) else repr(value)
+            size = shown(value) if isinstance(value, int) else repr(value)
             raise NumberRangeError(f"{argname} must be finite and within float64's range, got {size}") from None
         out = int(value) if keep_int and isinstance(value, numbers.Integral) else f
         value = f
@@ -106,20 +113,24 @@ def integer(value: Any, argname: str, *, lo: Optional[int] = None) -> int:
         raise TypeError(f"{argname} must be an int, got {type(value).__name__} {value!r}")
     value = operator.index(value)
     if lo is not None and value < lo:
-        raise ValueError(f"{argname} must be >= {lo}, got {value}")
+        raise ValueError(f"{argname} must be >= {lo}, got {shown(value)}")
     return value
 
 
+_MAX_THREADS = 2**31 - 1  # the core's C int
+
+
 def threads(value: Any) -> int:
-    """A thread count: None (0 to the core: its default) or an int >= 1."""
+    """A thread count: None (0 to the core: its default) or an int in [1, 2**31 - 1] (the core
+    caps it at its pool)."""
     if value is None:
         return 0
-    if type(value) is int and value >= 1:
+    if type(value) is int and 1 <= value <= _MAX_THREADS:
         return value
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"threads must be a positive int or None, got {type(value).__name__} {value!r}")
-    if value < 1:
-        raise ValueError(f"threads must be >= 1 or None, got {value}")
+    if not 1 <= value <= _MAX_THREADS:
+        raise ValueError(f"threads must be >= 1 (and <= 2**31 - 1) or None, got {shown(value)}")
     return int(value)
 
 
@@ -131,7 +142,7 @@ def u64(value: Any, argname: str) -> int:
         raise TypeError(f"{argname} must be an int in [0, 2**64), got {type(value).__name__} {value!r}")
     value = int(value)
     if not 0 <= value < _U64:
-        raise ValueError(f"{argname} must be an int in [0, 2**64), got {value}")
+        raise ValueError(f"{argname} must be an int in [0, 2**64), got {shown(value)}")
     return value
 
 

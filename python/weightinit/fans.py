@@ -36,11 +36,6 @@ class Fans(NamedTuple):
     fan_out: int
 
 
-def _as_shape(shape, argname: str = "shape", *, allow_array: bool = True) -> tuple[int, ...]:
-    """A shape as a tuple of non-negative ints (with ``allow_array``, an array gives its shape)."""
-    return _validate.shape(shape, argname, allow_array=allow_array)
-
-
 def _norm_axes(axes: Axes, ndim: int, argname: str) -> tuple[int, ...]:
     """Normalize an int or a sequence of ints to non-negative axis numbers (JAX accepts both)."""
     if isinstance(axes, (str, bytes)) or (not isinstance(axes, Sequence)
@@ -87,7 +82,7 @@ def compute_fans(
     Fans are exact ints (JAX returns the same values as floats). A shape with fewer than 2
     dimensions has no fans: ``ValueError``, as in torch and JAX.
     """
-    dims = _as_shape(shape)
+    dims = _validate.shape(shape, allow_array=True)  # an array or tensor gives its own shape
     if len(dims) < 2:
         raise ValueError(
             f"shape must have at least 2 dimensions to compute fan_in and fan_out, got "

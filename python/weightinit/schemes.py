@@ -36,7 +36,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import _box, _core, _random, _validate
-from .fans import Fans, _as_shape, _norm_axes, compute_fans
+from .fans import Fans, _norm_axes, compute_fans
 from .gains import calculate_gain
 
 __all__ = [
@@ -117,7 +117,7 @@ def _fans(shape: tuple, in_axis, out_axis, batch_axis, fans, argname: str) -> Fa
 
 
 def _new(shape, dtype) -> np.ndarray:
-    return np.empty(_as_shape(shape, "shape", allow_array=False), _random.parse_dtype(dtype))
+    return _random.empty(shape, dtype)
 
 
 def _rk(seed, stream, offset, threads, generator, global_shape=None, start=None) -> dict:
