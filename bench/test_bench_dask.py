@@ -89,7 +89,7 @@ def checkpoint(log2: int = 27) -> None:
 
     spec = wi.ModelSpec({f"w{i}": wi.Param((1 << (log2 - 14), 1 << 11), "normal_", std=0.02) for i in range(8)})
     with tempfile.TemporaryDirectory(dir=os.environ.get("WEIGHTINIT_BENCH_DIR")) as d, \
-            distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+            distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
                                      host="127.0.0.1") as cluster, distributed.Client(cluster) as client:
         p = os.path.join(d, "m.safetensors")
         one = _best(lambda: wi.save_safetensors(spec, p, seed=1, progress=False), 3)

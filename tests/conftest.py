@@ -117,14 +117,15 @@ def golden():
 
 @pytest.fixture(scope="session")
 def dask_client():
-    """One dask.distributed LocalCluster of 2 worker processes (1 thread each, loopback, no
-    dashboard) for the whole run: its startup is the slow part. A lost worker fails its task at
+    """One dask.distributed LocalCluster of 2 worker processes (1 thread each, loopback, its HTTP
+    server on a free port: None still binds 8787, and a parallel run holding it failed the start)
+    for the whole run: its startup is the slow part. A lost worker fails its task at
     once (allowed-failures 0), as the killed-worker test of the distributed checkpoint needs."""
     dask = pytest.importorskip("dask")
     distributed = pytest.importorskip("distributed")
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
         cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                                           dashboard_address=None, host="127.0.0.1")
+                                           dashboard_address="127.0.0.1:0", host="127.0.0.1")
         client = distributed.Client(cluster)
     yield client
     client.close()
