@@ -126,7 +126,9 @@ def dask_client():
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
         cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
                                            dashboard_address="127.0.0.1:0", host="127.0.0.1")
-        client = distributed.Client(cluster)
+        # not the default scheduler: a later plain .compute() (a README block's to_zarr("c_fc.zarr"))
+        # would run in the workers, whose working directory is the repository
+        client = distributed.Client(cluster, set_as_default=False)
     yield client
     client.close()
     cluster.close()

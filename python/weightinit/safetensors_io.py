@@ -611,7 +611,7 @@ def _fill_distributed(client: Any, tmp: str, plan: "Plan", threads: Optional[int
     futures = [client.submit(_fill_file_range, tmp, pieces, plan.seed, threads, window, fsync, pure=False)
                for pieces in tasks]
     try:
-        for fut in as_completed(futures):
+        for fut in as_completed(futures, loop=client.loop):  # this client's, not the default client's
             bar.update(fut.result())
     except BaseException:
         client.cancel(futures, force=True)
