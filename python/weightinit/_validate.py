@@ -129,9 +129,10 @@ def threads(value: Any) -> int:
         return value
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"threads must be a positive int or None, got {type(value).__name__} {value!r}")
-    if not 1 <= value <= _MAX_THREADS:
-        raise ValueError(f"threads must be >= 1 (and <= 2**31 - 1) or None, got {shown(value)}")
-    return int(value)
+    count = int(value)
+    if not 1 <= count <= _MAX_THREADS:
+        raise ValueError(f"threads must be >= 1 (and <= 2**31 - 1) or None, got {shown(count)}")
+    return count
 
 
 def u64(value: Any, argname: str) -> int:
