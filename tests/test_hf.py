@@ -541,3 +541,12 @@ def test_cli_head_class_no_head_and_refusals(tmp_path, capsys):
     assert "init_module" in capsys.readouterr().err
     assert _cli("init", "gpt2", "--no-head", "--out", tmp_path / "x") == 2
     assert not (tmp_path / "x").exists()
+
+
+def test_cli_spec_of_a_config(tmp_path, capsys):
+    (tmp_path / "config.json").write_text(json.dumps(dict(_config("bert").to_dict(),
+                                                         architectures=["BertForMaskedLM"])))
+    assert _cli("spec", tmp_path) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["description"] == "BertForMaskedLM (bert)"
+    assert list(printed["params"]) == list(hf.spec_from_config(tmp_path))

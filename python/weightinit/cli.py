@@ -145,7 +145,8 @@ def _add_spec(sub: Any) -> None:
     ps = sub.add_parser("spec", help="print or save an architecture's model spec (JSON)",
                         description="Print a built-in architecture's model spec as JSON (or "
                                     "save it with --out), to edit and pass to 'weightinit init'.")
-    ps.add_argument("arch", metavar="ARCH", help="a built-in architecture")
+    ps.add_argument("arch", metavar="ARCH", help="a built-in architecture, or a Hugging Face "
+                                                 "config.json (or a directory holding one)")
     ps.add_argument("--out", "-o", default=None, metavar="PATH", help="write to PATH")
     ps.set_defaults(run=_cmd_spec)
 
@@ -286,10 +287,16 @@ def _dtype(text: str) -> str:
 
 
 def _load_model(model: str) -> Tuple[Any, str]:
-    """(spec, default output stem) for an architecture name or a spec file."""
-    from . import architectures
+    """(spec, default output stem) for an architecture name, a spec file or an HF config."""
+    from . import architectures, hf
     from .models import ModelSpec
 
+    if hf.is_config(model):
+        try:
+            spec = hf.spec_from_config(model)
+        except (ValueError, TypeError) as exc:
+            raise _UsageError(str(exc)) from None
+        return spec, spec.name
     if os.path.isfile(model) or model.endswith(".json"):
         try:
             spec = ModelSpec.load(model)
