@@ -85,6 +85,16 @@ def _stored(model):
     return out
 
 
+def _saved(model):
+    """name -> tensor as save_pretrained writes them, in the model's order: tied duplicates once,
+    names in the Hub layout (transformers' reverse renaming, e.g. ViT's attention.attention.query)."""
+    from transformers.core_model_loading import revert_weight_conversion
+
+    stored = _stored(model)
+    name_of = {id(v): k for k, v in revert_weight_conversion(model, dict(stored)).items()}
+    return {name_of[id(v)]: v for v in stored.values()}
+
+
 def _inputs(key, arch):
     if _mt(key) == "vit":
         return dict(pixel_values=torch.ones(1, 3, 32, 32))
@@ -98,7 +108,7 @@ def _inputs(key, arch):
 def test_names_shapes_order_of_the_transformers_model(key, arch):
     cfg = _config(key)
     model = _cls(arch)(cfg)
-    ref = {k: tuple(v.shape) for k, v in _stored(model).items()}
+    ref = {k: tuple(v.shape) for k, v in _saved(model).items()}
     spec = hf.spec_from_config(cfg.to_dict(), head=arch)
     assert list(spec) == list(ref)
     assert {k: p.shape for k, p in spec.items()} == ref
@@ -124,10 +134,14 @@ def test_from_pretrained_loads_and_runs(tmp_path, key, arch):
 
     with safe_open(out / "model.safetensors", "pt") as f:
         assert f.metadata()["format"] == "pt"
-        stored = _stored(model)
+        stored = _saved(model)
         assert sorted(f.keys()) == sorted(stored)
         for k in f.keys():  # the model holds exactly the file's values
             assert torch.equal(stored[k], f.get_tensor(k)), k
+        ours = sorted(f.keys())
+    _cls(arch)(_config(key)).save_pretrained(tmp_path / "hf")  # the keys transformers writes
+    with safe_open(tmp_path / "hf" / "model.safetensors", "pt") as f:
+        assert sorted(f.keys()) == ours
     head = model.get_output_embeddings()
     if head is not None and model.config.tie_word_embeddings:
         assert head.weight.data_ptr() == model.get_input_embeddings().weight.data_ptr()
@@ -164,9 +178,9 @@ _INIT_CASES = [(k, a) for k in TINY for a in hf.architectures(_mt(k))[1:]]
 @pytest.mark.parametrize("key,arch", _INIT_CASES)
 def test_each_tensor_initialized_as_transformers_does(tmp_path, key, arch):
     out = _write(tmp_path, key, arch)
-    ours = _stored(_cls(arch).from_pretrained(out))
+    ours = _saved(_cls(arch).from_pretrained(out))
     torch.manual_seed(0)
-    theirs = _stored(_cls(arch)(_config(key)))
+    theirs = _saved(_cls(arch)(_config(key)))
     spec = hf.spec_from_config(_config(key).to_dict(), head=arch)
     for name, p in spec.items():
         _check_same_init(name, ours[name], theirs[name])
@@ -229,12 +243,14 @@ def test_bert_and_vit_heads():
 
 
 def _meta_names(arch, cfg):
+    from transformers.core_model_loading import revert_weight_conversion
+
     with torch.device("meta"):
         model = _cls(arch)(cfg)
     kept = model.state_dict()
-    out = {k: tuple(v.shape) for k, v in model.named_parameters()}  # tied ones once
-    out.update((k, tuple(v.shape)) for k, v in model.named_buffers() if k in kept)
-    return out
+    out = dict(model.named_parameters())  # tied ones once
+    out.update((k, v) for k, v in model.named_buffers() if k in kept)
+    return {k: tuple(v.shape) for k, v in revert_weight_conversion(model, out).items()}
 
 
 @pytest.mark.parametrize("mt", hf.FAMILIES)

@@ -18,6 +18,10 @@ LayerNorm/RMSNorm weights to 1 and biases to 0; family rules on top:
   N(0, f / sqrt(n_heads d_kv)); ``relative_attention_bias`` (block 0 of each stack only)
   N(0, f / sqrt(d_model)); wi (wi_0, wi_1 when gated) N(0, f / sqrt(d_model)); wo
   N(0, f / sqrt(d_ff)); layer norms f. transformers 5.x always ties the LM head to ``shared``.
+- Names are those ``save_pretrained`` writes (the Hub layout, which transformers 4.x and 5.x
+  both load): where transformers 5.x renames a checkpoint's tensors on load, the spec keeps the
+  checkpoint's name -- ViT's ``encoder.layer.N.attention.attention.query`` (``layers.N.
+  attention.q_proj`` in the 5.x module), GPT-NeoX's ``embed_out.weight`` (``lm_head``).
 - Tied embeddings (``tie_word_embeddings``) are stored once: no ``lm_head.weight``.
   Non-persistent buffers (rotary ``inv_freq``, BERT's ``position_ids``) are not written:
   transformers recomputes them when it loads the directory.
@@ -488,15 +492,15 @@ def _vit(cfg: Mapping[str, Any], arch: str) -> Dict[str, Param]:
         "embeddings.patch_embeddings.projection.weight": Param(
             (d, _get(cfg, "num_channels"), ph, pw), "normal_", std=std),
         "embeddings.patch_embeddings.projection.bias": Param((d,), "zeros_")}
-    for i in range(nl):
-        L = f"layers.{i}"
-        for k in ("q_proj", "k_proj", "v_proj"):
-            _linear(p, f"{L}.attention.{k}", inner, d, std, qkv)
-        _linear(p, f"{L}.attention.o_proj", d, inner, std, True)
+    for i in range(nl):  # the Hub layout: transformers 5.x renames these on load
+        L = f"encoder.layer.{i}"
+        for k in ("query", "key", "value"):
+            _linear(p, f"{L}.attention.attention.{k}", inner, d, std, qkv)
+        _linear(p, f"{L}.attention.output.dense", d, inner, std, True)
         for ln in ("layernorm_before", "layernorm_after"):
             _norm(p, f"{L}.{ln}", d, True)
-        for k, out_f, in_f in (("fc1", ff, d), ("fc2", d, ff)):
-            _linear(p, f"{L}.mlp.{k}", out_f, in_f, std, True)
+        _linear(p, f"{L}.intermediate.dense", ff, d, std, True)
+        _linear(p, f"{L}.output.dense", d, ff, std, True)
     _norm(p, "layernorm", d, True)
     if arch == "ViTModel":
         _linear(p, "pooler.dense", _get(cfg, "pooler_output_size") or d, d, std, True)
@@ -589,8 +593,8 @@ def spec_from_config(config: Union[Mapping[str, Any], str, os.PathLike], *,
         params = body if arch == bare else {heads[arch] + k: v for k, v in body.items()}
         if arch != bare and not _get(cfg, "tie_word_embeddings"):
             emb = next(iter(body.values()))  # the token embedding comes first in every family
-            params["lm_head.weight"] = Param(emb.shape, "normal_",
-                                             std=_get(cfg, "initializer_range"))
+            out = "embed_out.weight" if mt == "gpt_neox" else "lm_head.weight"  # Hub name
+            params[out] = Param(emb.shape, "normal_", std=_get(cfg, "initializer_range"))
     extra = {"gpt2": "; residual c_proj N(0, r / sqrt(2 n_layer))",
              "gemma": "; RMSNorm weights 0 (x (1 + w))", "gemma2": "; RMSNorm weights 0",
              "vit": "; cls_token, position_embeddings truncated normal"}.get(mt, "")
