@@ -4,6 +4,7 @@ transformers itself (names, shapes, dtypes, loading, tying, each tensor's initia
 import json
 import math
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -566,3 +567,17 @@ def test_cli_spec_of_a_config(tmp_path, capsys):
     printed = json.loads(capsys.readouterr().out)
     assert printed["description"] == "BertForMaskedLM (bert)"
     assert list(printed["params"]) == list(hf.spec_from_config(tmp_path))
+
+
+def test_without_transformers_the_defaults_table_gives_the_same_specs(monkeypatch):
+    full = {mt: hf.spec_from_config(hf.hf_config(mt, **({"num_layers": 1} if mt == "t5" else
+                                                        {"num_hidden_layers": 1})))
+            for mt in ("llama", "bert", "t5")}
+    monkeypatch.setitem(sys.modules, "transformers", None)  # import transformers -> ImportError
+    for mt, spec in full.items():
+        cfg = hf.hf_config(mt, **({"num_layers": 1} if mt == "t5" else {"num_hidden_layers": 1}))
+        assert cfg == {**hf.DEFAULTS[mt], **cfg, "model_type": mt}
+        assert dict(hf.spec_from_config(cfg).items()) == dict(spec.items()), mt
+    assert hf.hf_config("llama", rope_theta=5e5)["rope_theta"] == 5e5  # unknown here, kept
+    with pytest.raises(ValueError, match="did you mean 'hidden_size'"):
+        hf.hf_config("llama", hiden_size=64)  # a near miss of a field the spec reads
