@@ -116,11 +116,17 @@ def _add_init(sub: Any) -> None:
     hf = pi.add_argument_group("Hugging Face configs (writes a from_pretrained directory)")
     hf.add_argument("--hf", metavar="MODEL_TYPE", default=None,
                     help="a transformers model_type (llama, mistral, qwen2, qwen3, gemma, gemma2, "
-                         "phi3, gpt2, gpt_neox, bert, vit) with its default config")
+                         "phi3, gpt2, gpt_neox, bert, vit, t5) with its default config")
     hf.add_argument("--set", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
                     help="config fields (values parsed as JSON, else a string)")
-    hf.add_argument("--head", action="store_true", default=None,
-                    help="the LM-head model's names (default: the config's architectures)")
+    hf.add_argument("--head", nargs="?", const=True, default=None, metavar="CLASS",
+                    help="the head model's names: the family's first (LlamaForCausalLM, "
+                         "GPT2LMHeadModel, BertForMaskedLM, ViTForImageClassification, "
+                         "T5ForConditionalGeneration, ...) or the model class named "
+                         "(default: the config's architectures)")
+    hf.add_argument("--no-head", dest="head", action="store_false",
+                    help="the bare model's names (LlamaModel, BertModel, T5Model, ...) whatever "
+                         "the config's architectures")
     hf.add_argument("--max-shard-size", default="5GB", metavar="SIZE",
                     help="shard above this size, HF's convention (default: 5GB = 5*10**9 bytes)")
     pi.set_defaults(run=_cmd_init)
@@ -139,7 +145,8 @@ def _add_spec(sub: Any) -> None:
     ps = sub.add_parser("spec", help="print or save an architecture's model spec (JSON)",
                         description="Print a built-in architecture's model spec as JSON (or "
                                     "save it with --out), to edit and pass to 'weightinit init'.")
-    ps.add_argument("arch", metavar="ARCH", help="a built-in architecture")
+    ps.add_argument("arch", metavar="ARCH", help="a built-in architecture, or a Hugging Face "
+                                                 "config.json (or a directory holding one)")
     ps.add_argument("--out", "-o", default=None, metavar="PATH", help="write to PATH")
     ps.set_defaults(run=_cmd_spec)
 
@@ -280,10 +287,16 @@ def _dtype(text: str) -> str:
 
 
 def _load_model(model: str) -> Tuple[Any, str]:
-    """(spec, default output stem) for an architecture name or a spec file."""
-    from . import architectures
+    """(spec, default output stem) for an architecture name, a spec file or an HF config."""
+    from . import architectures, hf
     from .models import ModelSpec
 
+    if hf.is_config(model):
+        try:
+            spec = hf.spec_from_config(model)
+        except (ValueError, TypeError) as exc:
+            raise _UsageError(str(exc)) from None
+        return spec, spec.name
     if os.path.isfile(model) or model.endswith(".json"):
         try:
             spec = ModelSpec.load(model)
@@ -319,7 +332,7 @@ def _cmd_init(args: Any) -> int:
     from . import hf
     from . import safetensors_io as st
 
-    if args.hf or args.set or args.head or (args.model and hf.is_config(args.model)):
+    if args.hf or args.set or args.head is not None or (args.model and hf.is_config(args.model)):
         try:
             return hf.cli_init(args)
         except (ValueError, TypeError) as exc:

@@ -10,16 +10,32 @@ LayerNorm/RMSNorm weights to 1 and biases to 0; family rules on top:
 - gpt2: Conv1D weights N(0, r); residual projections ``c_proj`` N(0, r / sqrt(2 n_layer))
   (Radford et al. 2019, "Language Models are Unsupervised Multitask Learners").
 - gemma, gemma2: RMSNorm computes x (1 + w), so its weight is initialized to 0.
+- bert: the MLM head's output bias 0; its decoder is the word embedding (tied).
 - vit: ``cls_token`` and ``position_embeddings`` truncated N(0, r) on [-2, 2].
+- t5 (Raffel et al. 2020, "Exploring the Limits of Transfer Learning with a Unified
+  Text-to-Text Transformer"; Mesh TensorFlow's init), with f = initializer_factor: the shared
+  embedding N(0, f); q N(0, f / sqrt(d_model d_kv)); k, v N(0, f / sqrt(d_model)); o
+  N(0, f / sqrt(n_heads d_kv)); ``relative_attention_bias`` (block 0 of each stack only)
+  N(0, f / sqrt(d_model)); wi (wi_0, wi_1 when gated) N(0, f / sqrt(d_model)); wo
+  N(0, f / sqrt(d_ff)); layer norms f. transformers 5.x always ties the LM head to ``shared``.
+- Names are those ``save_pretrained`` writes (the Hub layout, which transformers 4.x and 5.x
+  both load): where transformers 5.x renames a checkpoint's tensors on load, the spec keeps the
+  checkpoint's name -- ViT's ``encoder.layer.N.attention.attention.query`` (``layers.N.
+  attention.q_proj`` in the 5.x module), GPT-NeoX's ``embed_out.weight`` (``lm_head``).
 - Tied embeddings (``tie_word_embeddings``) are stored once: no ``lm_head.weight``.
   Non-persistent buffers (rotary ``inv_freq``, BERT's ``position_ids``) are not written:
   transformers recomputes them when it loads the directory.
 
-Families (``model_type``): llama, mistral, qwen2, qwen3, gemma, gemma2, phi3, gpt2, gpt_neox,
-bert, vit. ``head=True`` (or a config whose ``architectures`` names a causal-LM class) gives
-the names of the LM-head model (``LlamaForCausalLM``: ``model.`` prefix and ``lm_head.weight``
-when not tied; ``GPT2LMHeadModel``: ``transformer.``; ``GPTNeoXForCausalLM``: ``gpt_neox.``); bert and vit
-have the bare model's names only.
+Families (``model_type``) and model classes (``head``; the first head is ``head=True``'s):
+
+- llama, mistral, qwen2, qwen3, gemma, gemma2, phi3: ``LlamaModel``, ``LlamaForCausalLM``
+  (``model.`` prefix, ``lm_head.weight`` when not tied), and so on for each family
+- gpt2: ``GPT2Model``, ``GPT2LMHeadModel`` (``transformer.``)
+- gpt_neox: ``GPTNeoXModel``, ``GPTNeoXForCausalLM`` (``gpt_neox.``)
+- bert: ``BertModel``, ``BertForMaskedLM``, ``BertForPreTraining``,
+  ``BertForSequenceClassification`` (``bert.``; ``cls.*`` or ``classifier.*``)
+- vit: ``ViTModel``, ``ViTForImageClassification`` (``vit.``, ``classifier.*``)
+- t5: ``T5Model``, ``T5ForConditionalGeneration``, ``T5EncoderModel``
 
 :func:`save_pretrained` writes ``config.json`` and ``model.safetensors``, or
 ``model-0000k-of-0000n.safetensors`` + ``model.safetensors.index.json`` above
@@ -30,11 +46,13 @@ name beside the target and renamed into place, so ``out`` appears only once comp
 
 Config defaults: a field absent from the config takes transformers' default for the family
 (its config class when transformers is installed, else :data:`DEFAULTS`, a copy of those
-defaults as of transformers 5.x).
+defaults as of transformers 5.x). Config fields that add parameters the specs do not model
+(``add_cross_attention``) are refused, naming the field.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import os
@@ -47,7 +65,7 @@ from . import _validate
 from .models import ModelSpec, Param
 
 __all__ = ["spec_from_config", "load_config", "hf_config", "save_pretrained", "parse_size",
-           "FAMILIES", "DEFAULTS"]
+           "architectures", "FAMILIES", "DEFAULTS"]
 
 # transformers 5.x config-class defaults of the fields the specs read (used without transformers)
 DEFAULTS: Dict[str, Dict[str, Any]] = {
@@ -78,36 +96,80 @@ DEFAULTS: Dict[str, Dict[str, Any]] = {
                  num_attention_heads=32, num_key_value_heads=None, initializer_range=0.02,
                  tie_word_embeddings=False, pad_token_id=32000),
     "gpt2": dict(vocab_size=50257, n_embd=768, n_layer=12, n_head=12, n_inner=None,
-                 n_positions=1024, initializer_range=0.02, tie_word_embeddings=True),
+                 n_positions=1024, initializer_range=0.02, tie_word_embeddings=True,
+                 add_cross_attention=False),
     "gpt_neox": dict(vocab_size=50432, hidden_size=6144, intermediate_size=24576,
                      num_hidden_layers=44, num_attention_heads=64, initializer_range=0.02,
                      tie_word_embeddings=False, attention_bias=True),
     "bert": dict(vocab_size=30522, hidden_size=768, intermediate_size=3072, num_hidden_layers=12,
                  num_attention_heads=12, initializer_range=0.02, pad_token_id=0,
-                 max_position_embeddings=512, type_vocab_size=2),
+                 max_position_embeddings=512, type_vocab_size=2, tie_word_embeddings=True,
+                 add_cross_attention=False),
     "vit": dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12,
                 num_attention_heads=12, initializer_range=0.02, image_size=224, patch_size=16,
-                num_channels=3, qkv_bias=True),
+                num_channels=3, qkv_bias=True, pooler_output_size=None),
+    "t5": dict(vocab_size=32128, d_model=512, d_kv=64, d_ff=2048, num_layers=6,
+               num_decoder_layers=None, num_heads=8, relative_attention_num_buckets=32,
+               initializer_factor=1.0, feed_forward_proj="relu"),
 }
-# (bare model class, LM-head class or None, prefix of the bare model's names in the head class)
-_CLASSES: Dict[str, Tuple[str, Optional[str], str]] = {
-    "llama": ("LlamaModel", "LlamaForCausalLM", "model."),
-    "mistral": ("MistralModel", "MistralForCausalLM", "model."),
-    "qwen2": ("Qwen2Model", "Qwen2ForCausalLM", "model."),
-    "qwen3": ("Qwen3Model", "Qwen3ForCausalLM", "model."),
-    "gemma": ("GemmaModel", "GemmaForCausalLM", "model."),
-    "gemma2": ("Gemma2Model", "Gemma2ForCausalLM", "model."),
-    "phi3": ("Phi3Model", "Phi3ForCausalLM", "model."),
-    "gpt2": ("GPT2Model", "GPT2LMHeadModel", "transformer."),
-    "gpt_neox": ("GPTNeoXModel", "GPTNeoXForCausalLM", "gpt_neox."),
-    "bert": ("BertModel", None, ""),
-    "vit": ("ViTModel", None, ""),
+# transformers' attribute_map: other names a config may use for a field
+_ALIASES: Dict[str, Dict[str, str]] = {
+    "gpt2": dict(hidden_size="n_embd", max_position_embeddings="n_positions",
+                 num_attention_heads="n_head", num_hidden_layers="n_layer"),
+    "t5": dict(hidden_size="d_model", num_attention_heads="num_heads",
+               num_hidden_layers="num_layers", head_dim="d_kv"),
 }
+# fields that add parameters the specs do not model: the only value accepted
+_FIXED: Dict[str, Dict[str, Any]] = {
+    "gpt2": dict(add_cross_attention=False), "bert": dict(add_cross_attention=False)}
+# model_type -> (bare model class, {head class: prefix of the bare model's names in it}); the
+# first head is the one head=True (CLI: --head) picks
+_CLASSES: Dict[str, Tuple[str, Dict[str, str]]] = {
+    "llama": ("LlamaModel", {"LlamaForCausalLM": "model."}),
+    "mistral": ("MistralModel", {"MistralForCausalLM": "model."}),
+    "qwen2": ("Qwen2Model", {"Qwen2ForCausalLM": "model."}),
+    "qwen3": ("Qwen3Model", {"Qwen3ForCausalLM": "model."}),
+    "gemma": ("GemmaModel", {"GemmaForCausalLM": "model."}),
+    "gemma2": ("Gemma2Model", {"Gemma2ForCausalLM": "model."}),
+    "phi3": ("Phi3Model", {"Phi3ForCausalLM": "model."}),
+    "gpt2": ("GPT2Model", {"GPT2LMHeadModel": "transformer."}),
+    "gpt_neox": ("GPTNeoXModel", {"GPTNeoXForCausalLM": "gpt_neox."}),
+    "bert": ("BertModel", {"BertForMaskedLM": "bert.", "BertForPreTraining": "bert.",
+                           "BertForSequenceClassification": "bert."}),
+    "vit": ("ViTModel", {"ViTForImageClassification": "vit."}),
+    "t5": ("T5Model", {"T5ForConditionalGeneration": "", "T5EncoderModel": ""}),
+}
+# fields holding sizes (ints; image_size, patch_size also [height, width]); those that may be 0
+_SIZES = {k for d in DEFAULTS.values() for k, v in d.items()
+          if isinstance(v, int) and not isinstance(v, bool) and k != "pad_token_id"} | {
+    "num_key_value_heads", "head_dim", "n_inner", "num_decoder_layers", "pooler_output_size"}
+_MAY_BE_ZERO = {"num_hidden_layers", "n_layer", "num_layers", "num_decoder_layers",
+                "type_vocab_size"}
+_RENAMED = {"T5WithLMHeadModel": "T5ForConditionalGeneration"}  # older Hub configs' names
 FAMILIES: Tuple[str, ...] = tuple(DEFAULTS)
 
 _SOURCE = ("Hugging Face transformers 5.x: names and shapes of {cls}; init of its "
            "PreTrainedModel._init_weights (N(0, initializer_range) for Linear/Conv weights and "
            "embeddings, padding row 0, biases 0, norms 1/0{extra})")
+_T5_SOURCE = ("Hugging Face transformers 5.x: names and shapes of {cls}; init of "
+              "T5PreTrainedModel._init_weights (f = initializer_factor: shared N(0, f), q "
+              "N(0, f/sqrt(d_model d_kv)), k/v/wi N(0, f/sqrt(d_model)), o N(0, f/sqrt(n_heads "
+              "d_kv)), relative_attention_bias N(0, f/sqrt(d_model)), wo N(0, f/sqrt(d_ff)), "
+              "layer norms f)")
+_OTHER_MODELS = ("for another architecture, build the model on the meta device and fill it with "
+                 "weightinit.torch.init_module(model, seed=...), which runs its own init code")
+
+
+def architectures(model_type: str) -> Tuple[str, ...]:
+    """The transformers model classes of ``model_type`` whose names the specs give: the bare
+    model first, then its heads (the first of them is ``head=True``'s)."""
+    bare, heads = _CLASSES[_model_type({"model_type": model_type})]
+    return (bare, *heads)
+
+
+def _did_you_mean(word: Any, choices: Any) -> str:
+    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 # ----------------------------------------------------------------------------- config
@@ -123,6 +185,8 @@ def load_config(config: Union[Mapping[str, Any], str, os.PathLike]) -> Dict[str,
                         f"{type(config).__name__}")
     path = os.fspath(config)
     if os.path.isdir(path):
+        if not os.path.isfile(os.path.join(path, "config.json")):
+            raise ValueError(f"config: the directory {path} holds no config.json")
         path = os.path.join(path, "config.json")
     with open(path, "rb") as f:
         d = _validate.json_loads(f.read(), f"config {path}")
@@ -134,33 +198,140 @@ def load_config(config: Union[Mapping[str, Any], str, os.PathLike]) -> Dict[str,
 def _model_type(cfg: Mapping[str, Any]) -> str:
     mt = cfg.get("model_type")
     if mt not in DEFAULTS:
-        raise ValueError(f"config: model_type {mt!r} is not supported; supported: "
-                         f"{', '.join(FAMILIES)}")
+        what = "has no model_type" if mt is None else f"model_type {mt!r} is not supported"
+        raise ValueError(f"config: {what}{_did_you_mean(mt, FAMILIES) if mt else ''}; "
+                         f"supported: {', '.join(FAMILIES)}; {_OTHER_MODELS}")
     return str(mt)
 
 
-def hf_config(model_type: str, **fields: Any) -> Dict[str, Any]:
-    """A complete config dict for ``model_type`` with ``fields`` set: transformers' config class
-    defaults when transformers is installed, else :data:`DEFAULTS`."""
-    _model_type({"model_type": model_type})
+def _known_fields(model_type: str) -> Tuple[Optional[set], set]:
+    """(every field of transformers' config class or None without transformers, the fields
+    known here)."""
+    here = set(DEFAULTS[model_type]) | set(_ALIASES.get(model_type, ())) | {
+        "architectures", "dtype", "torch_dtype", "num_labels", "id2label", "label2id",
+        "pad_token_id", "bos_token_id", "eos_token_id", "tie_word_embeddings"}
     try:
-        from transformers import AutoConfig
+        from transformers import CONFIG_MAPPING
     except ImportError:
+        return None, here
+    cls = CONFIG_MAPPING[model_type]
+    return set(cls().to_dict()) | set(cls.attribute_map) | here, here
+
+
+def _check_fields(model_type: str, fields: Dict[str, Any]) -> Optional[set]:
+    """Refuses fields that are not ``model_type``'s (see :func:`hf_config`); returns every
+    field of transformers' config class (None without transformers). Drops a ``model_type``
+    equal to ``model_type``."""
+    _model_type({"model_type": model_type})
+    if "model_type" in fields and fields.pop("model_type") != model_type:
+        raise ValueError(f"model_type: the config is {model_type!r}; the fields cannot change it")
+    every, here = _known_fields(model_type)
+    for k in fields:
+        if every is not None and k not in every:
+            raise ValueError(f"{k}: not a field of transformers' {model_type} config"
+                             f"{_did_you_mean(k, every)}; a field of another name can be "
+                             f"written into a config.json by hand")
+        if every is None and k not in here and _did_you_mean(k, here):
+            raise ValueError(f"{k}: not a field of the {model_type} config"
+                             f"{_did_you_mean(k, here)}")
+    return every
+
+
+def hf_config(model_type: str, /, **fields: Any) -> Dict[str, Any]:
+    """A complete config dict for ``model_type`` with ``fields`` set: transformers' config class
+    defaults when transformers is installed, else :data:`DEFAULTS`.
+
+    A field that is not one of the config class's (without transformers: a near miss of a
+    known field, such as ``hiden_size``) is refused, as it would change nothing but the
+    config.json while the default it was meant to replace stays.
+    """
+    fields = dict(fields)
+    every = _check_fields(model_type, fields)
+    if every is None:
         return {**DEFAULTS[model_type], **fields, "model_type": model_type}
-    d = AutoConfig.for_model(model_type, **fields).to_dict()
+    from huggingface_hub.errors import StrictDataclassError
+    from transformers import AutoConfig
+
+    try:
+        d = AutoConfig.for_model(model_type, **fields).to_dict()
+    except StrictDataclassError as exc:  # a field of the wrong type
+        raise ValueError(f"{model_type} config: {exc}") from None
     d.pop("transformers_version", None)
     return d
 
 
 def _get(cfg: Mapping[str, Any], key: str) -> Any:
-    v = cfg.get(key, DEFAULTS[cfg["model_type"]].get(key))
-    return v
+    return cfg.get(key, DEFAULTS[cfg["model_type"]].get(key))
 
 
-def _wants_head(cfg: Mapping[str, Any], head: Optional[bool]) -> bool:
+def _normalized(cfg: Mapping[str, Any], mt: str) -> Dict[str, Any]:
+    """``cfg`` with its aliases (``hidden_size`` of gpt2, t5) under the field's own name,
+    checked: sizes non-negative ints, initializer_range/_factor non-negative numbers, the
+    fields of :data:`_FIXED` at their only supported value."""
+    out = dict(cfg)
+    for alias, field in _ALIASES.get(mt, {}).items():
+        if alias in out:
+            v = out.pop(alias)
+            if field in out and out[field] != v:
+                raise ValueError(f"config: {alias}={v!r} and {field}={out[field]!r} name the same "
+                                 f"{mt} field; give one")
+            out[field] = v
+    for k, v in out.items():
+        if v is None or not (k in _SIZES or k.startswith("initializer_")):
+            continue
+        if k.startswith("initializer_"):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < math.inf:
+                raise ValueError(f"config: {k} must be a non-negative number, got {v!r}")
+        elif k in _SIZES:
+            low = 0 if k in _MAY_BE_ZERO else 1
+            pair = k in ("image_size", "patch_size") and isinstance(v, (list, tuple))
+            if not all(isinstance(x, int) and not isinstance(x, bool) and x >= low
+                       for x in (v if pair else [v])) or (pair and len(v) != 2):
+                raise ValueError(f"config: {k} must be an int >= {low}"
+                                 f"{' or a pair of them' if pair else ''}, got {v!r}")
+    for k, only in _FIXED.get(mt, {}).items():
+        if out.get(k, only) != only:
+            raise ValueError(f"config: {k}={out[k]!r} is not supported for {mt} (it adds "
+                             f"parameters the spec does not model); supported: {only!r}")
+    return out
+
+
+def _architecture(cfg: Mapping[str, Any], mt: str, head: Union[None, bool, str]) -> str:
+    """The model class whose names the spec gets: from ``head``, else ``architectures``."""
+    bare, heads = _CLASSES[mt]
+    known = (bare, *heads)
+    if isinstance(head, bool):
+        return next(iter(heads)) if head else bare
+    if isinstance(head, str):
+        if head in known:
+            return head
+        raise ValueError(f"head: {head!r} is not a {mt} model class weightinit knows"
+                         f"{_did_you_mean(head, known)}; choose one of {', '.join(known)}")
     if head is not None:
-        return bool(head)
-    return any(re.search(r"(ForCausalLM|LMHeadModel)$", a) for a in cfg.get("architectures") or ())
+        raise TypeError(f"head must be None, a bool or a model class name such as "
+                        f"{next(iter(heads))!r}, got {type(head).__name__}")
+    archs = cfg.get("architectures") or []
+    archs = [archs] if isinstance(archs, str) else list(archs)
+    for a in archs:
+        if _RENAMED.get(a, a) in known:
+            return _RENAMED.get(a, a)
+    if not archs:
+        return bare
+    raise ValueError(f"config: architectures {archs} names no {mt} model class weightinit knows"
+                     f"{_did_you_mean(archs[0], known)}; known: {', '.join(known)}; pass head=False "
+                     f"(CLI: --no-head) for {bare}'s names, or a class as head= (CLI: --head "
+                     f"CLASS)")
+
+
+def _num_labels(cfg: Mapping[str, Any]) -> int:
+    if cfg.get("id2label"):
+        return len(cfg["id2label"])
+    n = cfg.get("num_labels")
+    if n is None:
+        return 2  # transformers' default
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ValueError(f"config: num_labels must be a non-negative int, got {n!r}")
+    return n
 
 
 # ----------------------------------------------------------------------------- specs
@@ -181,7 +352,9 @@ def _linear(p: Dict[str, Param], prefix: str, out_f: int, in_f: int, std: float,
 
 def _pad_rows(cfg: Mapping[str, Any], vocab: int) -> Tuple[int, ...]:
     pad = _get(cfg, "pad_token_id")
-    return (int(pad),) if isinstance(pad, int) and 0 <= pad < vocab else ()
+    if isinstance(pad, bool) or not isinstance(pad, int) or not -vocab <= pad < vocab:
+        return ()
+    return (pad % vocab,)  # torch's padding_idx counts a negative index from the end
 
 
 def _decoder(cfg: Mapping[str, Any], mt: str) -> Dict[str, Param]:
@@ -226,7 +399,7 @@ def _decoder(cfg: Mapping[str, Any], mt: str) -> Dict[str, Param]:
 def _gpt2(cfg: Mapping[str, Any]) -> Dict[str, Param]:
     d, nl, std = _get(cfg, "n_embd"), _get(cfg, "n_layer"), _get(cfg, "initializer_range")
     inner = _get(cfg, "n_inner") or 4 * d
-    proj = std / math.sqrt(2 * nl)  # GPT-2's scaled residual projections
+    proj = std / math.sqrt(2 * nl) if nl else std  # GPT-2's scaled residual projections
     p: Dict[str, Param] = {"wte.weight": Param((_get(cfg, "vocab_size"), d), "normal_", std=std),
                            "wpe.weight": Param((_get(cfg, "n_positions"), d), "normal_", std=std)}
     for i in range(nl):
@@ -260,7 +433,7 @@ def _gpt_neox(cfg: Mapping[str, Any]) -> Dict[str, Param]:
     return p
 
 
-def _bert(cfg: Mapping[str, Any]) -> Dict[str, Param]:
+def _bert(cfg: Mapping[str, Any], arch: str) -> Dict[str, Param]:
     d, ff, nl = _get(cfg, "hidden_size"), _get(cfg, "intermediate_size"), _get(cfg, "num_hidden_layers")
     vocab, std = _get(cfg, "vocab_size"), _get(cfg, "initializer_range")
     p: Dict[str, Param] = {
@@ -280,32 +453,112 @@ def _bert(cfg: Mapping[str, Any]) -> Dict[str, Param]:
         _linear(p, f"{L}.intermediate.dense", ff, d, std, True)
         _linear(p, f"{L}.output.dense", d, ff, std, True)
         _norm(p, f"{L}.output.LayerNorm", d, True)
-    _linear(p, "pooler.dense", d, d, std, True)
+    if arch != "BertForMaskedLM":  # built with add_pooling_layer=False
+        _linear(p, "pooler.dense", d, d, std, True)
+    if arch == "BertModel":
+        return p
+    p = {"bert." + k: v for k, v in p.items()}
+    if arch == "BertForSequenceClassification":
+        _linear(p, "classifier", _num_labels(cfg), d, std, True)
+        return p
+    H = "cls.predictions"
+    p[f"{H}.bias"] = Param((vocab,), "zeros_")
+    _linear(p, f"{H}.transform.dense", d, d, std, True)
+    _norm(p, f"{H}.transform.LayerNorm", d, True)
+    if not _get(cfg, "tie_word_embeddings"):  # else the decoder is the word embedding
+        _linear(p, f"{H}.decoder", vocab, d, std, True)
+    if arch == "BertForPreTraining":
+        _linear(p, "cls.seq_relationship", 2, d, std, True)
     return p
 
 
-def _vit(cfg: Mapping[str, Any]) -> Dict[str, Param]:
+def _pair(v: Any) -> Tuple[int, int]:
+    return (v[0], v[1]) if isinstance(v, (list, tuple)) else (v, v)
+
+
+def _vit(cfg: Mapping[str, Any], arch: str) -> Dict[str, Param]:
     d, ff, nl = _get(cfg, "hidden_size"), _get(cfg, "intermediate_size"), _get(cfg, "num_hidden_layers")
-    std, ps, qkv = _get(cfg, "initializer_range"), _get(cfg, "patch_size"), bool(_get(cfg, "qkv_bias"))
-    n = (_get(cfg, "image_size") // ps) ** 2
+    std, qkv = _get(cfg, "initializer_range"), bool(_get(cfg, "qkv_bias"))
+    nh = _get(cfg, "num_attention_heads")
+    inner = nh * (cfg.get("head_dim") or d // nh)
+    (ih, iw), (ph, pw) = _pair(_get(cfg, "image_size")), _pair(_get(cfg, "patch_size"))
+    n = (ih // ph) * (iw // pw)
     tn = dict(std=std, a=-2.0, b=2.0)  # torch's trunc_normal_ bounds are absolute
     p: Dict[str, Param] = {
         "embeddings.cls_token": Param((1, 1, d), "trunc_normal_", **tn),
         "embeddings.position_embeddings": Param((1, n + 1, d), "trunc_normal_", **tn),
         "embeddings.patch_embeddings.projection.weight": Param(
-            (d, _get(cfg, "num_channels"), ps, ps), "normal_", std=std),
+            (d, _get(cfg, "num_channels"), ph, pw), "normal_", std=std),
         "embeddings.patch_embeddings.projection.bias": Param((d,), "zeros_")}
-    for i in range(nl):
-        L = f"layers.{i}"
-        for k, bias in (("q_proj", qkv), ("k_proj", qkv), ("v_proj", qkv), ("o_proj", True)):
-            _linear(p, f"{L}.attention.{k}", d, d, std, bias)
+    for i in range(nl):  # the Hub layout: transformers 5.x renames these on load
+        L = f"encoder.layer.{i}"
+        for k in ("query", "key", "value"):
+            _linear(p, f"{L}.attention.attention.{k}", inner, d, std, qkv)
+        _linear(p, f"{L}.attention.output.dense", d, inner, std, True)
         for ln in ("layernorm_before", "layernorm_after"):
             _norm(p, f"{L}.{ln}", d, True)
-        for k, out_f, in_f in (("fc1", ff, d), ("fc2", d, ff)):
-            _linear(p, f"{L}.mlp.{k}", out_f, in_f, std, True)
+        _linear(p, f"{L}.intermediate.dense", ff, d, std, True)
+        _linear(p, f"{L}.output.dense", d, ff, std, True)
     _norm(p, "layernorm", d, True)
-    _linear(p, "pooler.dense", d, d, std, True)
+    if arch == "ViTModel":
+        _linear(p, "pooler.dense", _get(cfg, "pooler_output_size") or d, d, std, True)
+        return p
+    p = {"vit." + k: v for k, v in p.items()}  # ViTForImageClassification: no pooler
+    if _num_labels(cfg):  # else the classifier is nn.Identity
+        _linear(p, "classifier", _num_labels(cfg), d, std, True)
     return p
+
+
+def _t5(cfg: Mapping[str, Any], arch: str) -> Dict[str, Param]:
+    """T5's own init (Mesh TensorFlow's): each projection scaled by its fan-in, f = factor."""
+    d, kv, ff, nh = _get(cfg, "d_model"), _get(cfg, "d_kv"), _get(cfg, "d_ff"), _get(cfg, "num_heads")
+    f = _get(cfg, "initializer_factor")
+    proj = str(_get(cfg, "feed_forward_proj"))
+    parts = proj.split("-")
+    if len(parts) > 2 or len(parts) == 2 and parts[0] != "gated":
+        raise ValueError(f"config: feed_forward_proj must be 'ACT' or 'gated-ACT' (such as 'relu', "
+                         f"'gated-gelu'), got {proj!r}")
+    gated = cfg.get("is_gated_act", parts[0] == "gated")  # saved configs hold it: it decides
+    wi = ("wi_0", "wi_1") if gated else ("wi",)
+    if arch == "T5EncoderModel" and cfg.get("is_decoder"):
+        raise ValueError("config: is_decoder=True gives T5EncoderModel's stack cross-attention "
+                         "layers the spec does not model; supported: False")
+
+    def norm() -> Param:
+        return Param((d,), "ones_") if f == 1.0 else Param((d,), "constant_", val=float(f))
+
+    p: Dict[str, Param] = {"shared.weight": Param((_get(cfg, "vocab_size"), d), "normal_", std=f)}
+
+    def attention(prefix: str, relative: bool) -> None:
+        p[f"{prefix}.q.weight"] = Param((nh * kv, d), "normal_", std=f * (d * kv) ** -0.5)
+        p[f"{prefix}.k.weight"] = Param((nh * kv, d), "normal_", std=f * d ** -0.5)
+        p[f"{prefix}.v.weight"] = Param((nh * kv, d), "normal_", std=f * d ** -0.5)
+        p[f"{prefix}.o.weight"] = Param((d, nh * kv), "normal_", std=f * (nh * kv) ** -0.5)
+        if relative:
+            p[f"{prefix}.relative_attention_bias.weight"] = Param(
+                (_get(cfg, "relative_attention_num_buckets"), nh), "normal_", std=f * d ** -0.5)
+
+    def stack(name: str, layers: int, cross: bool) -> None:
+        for i in range(layers):
+            B = f"{name}.block.{i}.layer"
+            attention(f"{B}.0.SelfAttention", i == 0)  # only block 0 holds the position bias
+            p[f"{B}.0.layer_norm.weight"] = norm()
+            if cross:
+                attention(f"{B}.1.EncDecAttention", False)
+                p[f"{B}.1.layer_norm.weight"] = norm()
+            F = f"{B}.{2 if cross else 1}"
+            for w in wi:
+                p[f"{F}.DenseReluDense.{w}.weight"] = Param((ff, d), "normal_", std=f * d ** -0.5)
+            p[f"{F}.DenseReluDense.wo.weight"] = Param((d, ff), "normal_", std=f * ff ** -0.5)
+            p[f"{F}.layer_norm.weight"] = norm()
+        p[f"{name}.final_layer_norm.weight"] = norm()
+
+    nl = _get(cfg, "num_layers")
+    stack("encoder", nl, False)
+    if arch != "T5EncoderModel":
+        nd = _get(cfg, "num_decoder_layers")
+        stack("decoder", nl if nd is None else nd, True)
+    return p  # embed_tokens of both stacks and lm_head are tied to shared: stored once
 
 
 def _dtype_of(cfg: Mapping[str, Any]) -> Optional[str]:
@@ -314,46 +567,40 @@ def _dtype_of(cfg: Mapping[str, Any]) -> Optional[str]:
 
 
 def spec_from_config(config: Union[Mapping[str, Any], str, os.PathLike], *,
-                     head: Optional[bool] = None) -> ModelSpec:
+                     head: Union[None, bool, str] = None) -> ModelSpec:
     """The :class:`ModelSpec` of a Hugging Face config (dict, ``config.json`` path or directory).
 
-    ``head``: True for the LM-head model's names (``LlamaForCausalLM``, ``GPT2LMHeadModel``,
-    ...), False for the bare model's; None (default) follows the config's ``architectures``.
+    ``head``: the model class whose names the spec gets -- True for the family's first head
+    (``LlamaForCausalLM``, ``GPT2LMHeadModel``, ``BertForMaskedLM``,
+    ``ViTForImageClassification``, ``T5ForConditionalGeneration``, ...), False for the bare
+    model (``LlamaModel``, ...), or a class name from :func:`architectures`; None (default)
+    follows the config's ``architectures`` (the bare model when it names none).
     The spec's ``metadata["hf_config"]`` is the config to write beside the weights
     (``model_type``, ``architectures`` and ``dtype`` set), ``metadata["dtype"]`` the config's
     dtype (None when it names none).
     """
-    cfg = load_config(config)
-    mt = _model_type(cfg)
-    for k, v in cfg.items():
-        if k in DEFAULTS[mt] and isinstance(DEFAULTS[mt][k], int) and not isinstance(
-                DEFAULTS[mt][k], bool) and v is not None and (
-                isinstance(v, bool) or not isinstance(v, int) or v < 0):
-            raise ValueError(f"config: {k} must be a non-negative int, got {v!r}")
-    bare_cls, head_cls, prefix = _CLASSES[mt]
-    want_head = _wants_head(cfg, head)
-    if want_head and head_cls is None:
-        raise ValueError(f"head: {mt} has the bare model's names only ({bare_cls}); pass "
-                         f"head=False (CLI: without --head)")
-    build = {"gpt2": _gpt2, "gpt_neox": _gpt_neox, "bert": _bert, "vit": _vit}.get(mt)
-    body = build(cfg) if build else _decoder(cfg, mt)
-    tied = bool(_get(cfg, "tie_word_embeddings")) if mt != "vit" else False
-    if want_head:
-        params = {prefix + k: v for k, v in body.items()}
-        if not tied:
-            emb = next(iter(body.values()))  # the token embedding comes first in every family
-            params["lm_head.weight"] = Param(emb.shape, "normal_", std=_get(cfg, "initializer_range"))
+    raw = load_config(config)
+    mt = _model_type(raw)
+    cfg = _normalized(raw, mt)
+    arch = _architecture(cfg, mt, head)
+    bare, heads = _CLASSES[mt]
+    if mt in ("bert", "vit", "t5"):
+        params = {"bert": _bert, "vit": _vit, "t5": _t5}[mt](cfg, arch)
     else:
-        params = body
-    cls = head_cls if want_head else bare_cls
+        body = {"gpt2": _gpt2, "gpt_neox": _gpt_neox}.get(mt, lambda c: _decoder(c, mt))(cfg)
+        params = body if arch == bare else {heads[arch] + k: v for k, v in body.items()}
+        if arch != bare and not _get(cfg, "tie_word_embeddings"):
+            emb = next(iter(body.values()))  # the token embedding comes first in every family
+            out = "embed_out.weight" if mt == "gpt_neox" else "lm_head.weight"  # Hub name
+            params[out] = Param(emb.shape, "normal_", std=_get(cfg, "initializer_range"))
     extra = {"gpt2": "; residual c_proj N(0, r / sqrt(2 n_layer))",
              "gemma": "; RMSNorm weights 0 (x (1 + w))", "gemma2": "; RMSNorm weights 0",
              "vit": "; cls_token, position_embeddings truncated normal"}.get(mt, "")
-    out_cfg = dict(cfg)
+    out_cfg = dict(raw)
     out_cfg["model_type"] = mt
-    out_cfg["architectures"] = [cls]
-    return ModelSpec(params, name=cfg.get("_name_or_path") or mt, description=f"{cls} ({mt})",
-                     source=_SOURCE.format(cls=cls, extra=extra),
+    out_cfg["architectures"] = [arch]
+    return ModelSpec(params, name=cfg.get("_name_or_path") or mt, description=f"{arch} ({mt})",
+                     source=(_T5_SOURCE if mt == "t5" else _SOURCE).format(cls=arch, extra=extra),
                      metadata={"hf_config": out_cfg, "dtype": _dtype_of(cfg)})
 
 
@@ -472,9 +719,10 @@ def save_pretrained(spec: Union[ModelSpec, Mapping[str, Any], str, os.PathLike],
 
 
 def is_config(path: str) -> bool:
-    """True for a directory holding a config.json, or a JSON file with a ``model_type``."""
+    """True for a directory (a config.json is looked for in it), or a JSON file with a
+    ``model_type``."""
     if os.path.isdir(path):
-        return os.path.isfile(os.path.join(path, "config.json"))
+        return True
     if not (path.endswith(".json") and os.path.isfile(path)):
         return False
     try:
@@ -503,16 +751,23 @@ def cli_init(args: Any) -> int:
     import sys
     import time
 
+    head = args.head
+    if isinstance(head, str) and not args.model and not args.hf and (
+            os.path.exists(head) or not head.isidentifier()):
+        args.model, head = head, True  # 'init --head config.json': the flag, then the config
     if args.hf and args.model:
         raise ValueError(f"give a config ({args.model!r}) or --hf {args.hf}, not both")
     if args.hf:
         cfg = hf_config(args.hf, **_parse_sets(args.set))
     elif args.model and is_config(args.model):
-        cfg = {**load_config(args.model), **_parse_sets(args.set)}
+        cfg = load_config(args.model)
+        sets = _parse_sets(args.set)
+        _check_fields(_model_type(cfg), sets)
+        cfg.update(sets)
     else:
-        raise ValueError("--set/--head need a Hugging Face config.json (or a directory holding "
-                         "one) or --hf MODEL_TYPE")
-    spec = spec_from_config(cfg, head=args.head)
+        raise ValueError("--set/--head/--no-head need a Hugging Face config.json (or a directory "
+                         "holding one) or --hf MODEL_TYPE")
+    spec = spec_from_config(cfg, head=head)
     dtype = args.dtype or spec.metadata.get("dtype") or "float32"
     out = args.out or re.sub(r"[^A-Za-z0-9_.+-]+", "-", spec.name) + "-init"
     seed = args.seed if args.seed is not None else secrets.randbits(64)
