@@ -592,7 +592,7 @@ def run(size: int = DEFAULT_SIZE, dtypes: Sequence[str] = DEFAULT_DTYPES, thread
                         head = view if case.label == "orthogonal_" else _head(view)
                         row.peers[gname] = best_time(lambda g=g, v=view, c=case: c.numpy(g, v),
                                                      peer_repeat, budget, elements=nel, note=note,
-                                                     warmup_fn=lambda g=g, c=case: c.numpy(g, head))
+                                                     warmup_fn=lambda g=g, c=case, h=head: c.numpy(g, h))
                     if torch is not None:
                         row.peers["torch"] = _torch_time(torch, case, view, peer_repeat, budget)
                     elif use_torch:
@@ -604,7 +604,7 @@ def run(size: int = DEFAULT_SIZE, dtypes: Sequence[str] = DEFAULT_DTYPES, thread
             # minutes after the first: a burst of load elsewhere rarely spans every pass.
             for p in range(1, passes):
                 log(f"  {dname}: pass {p + 1} of {passes}")
-                for label, (case, fns, row) in measured.items():
+                for _case, fns, row in measured.values():
                     got, background = _measure_quietly(fns, repeat, 2 * budget, row.elements,
                                                        quiet_wait)
                     if got["ours"].seconds < row.ours.seconds:
@@ -654,7 +654,7 @@ def _measure_quietly(fns: Dict[str, Callable[[], Any]], repeat: int, budget: flo
     background load of the attempt that gave our best time."""
     best: Dict[str, Timing] = {}
     background = None
-    for attempt in range(1 + (retries if quiet_wait > 0 else 0)):
+    for _attempt in range(1 + (retries if quiet_wait > 0 else 0)):
         if quiet_wait > 0:
             _wait_quiet(quiet_wait)
         snap = _cpu_snapshot()
@@ -869,7 +869,7 @@ def _parser() -> argparse.ArgumentParser:
                     "ndarray.fill on the same buffer (memory-write reference), vs NumPy's Generator "
                     "(PCG64, Philox), vs torch.nn.init, 1 vs N threads; memset as the ceiling.")
     p.add_argument("--size", type=_size, default=None,
-                   help=f"elements per fill (default 2**27; 2**22 with --quick); accepts 2**N")
+                   help="elements per fill (default 2**27; 2**22 with --quick); accepts 2**N")
     p.add_argument("--dtype", action="append", choices=DEFAULT_DTYPES, default=None,
                    help="dtype to measure (repeatable; default: all of %(choices)s)")
     p.add_argument("--threads", type=int, default=None,
