@@ -67,7 +67,7 @@ def _torch_fan_in(shape: Sequence[int]) -> int:
     return shape[1] * math.prod(shape[2:])
 
 
-Rule = Tuple[str, Dict[str, float]]  # (in-place initializer, its keyword arguments)
+Rule = Tuple[str, Dict[str, Any]]  # (in-place initializer, its keyword arguments)
 
 
 def torch_layer_rules(kind: str, weight_shape: Sequence[int] = (), *,

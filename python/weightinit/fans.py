@@ -15,13 +15,23 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Sequence
-from typing import NamedTuple, Union
+from typing import NamedTuple, Protocol, Tuple, Union
 
 from . import _validate
 
 __all__ = ["Fans", "compute_fans", "TORCH_AXES", "JAX_AXES"]
 
 Axes = Union[int, Sequence[int]]
+
+
+class HasShape(Protocol):
+    """An array or a tensor: anything with a ``.shape``."""
+
+    @property
+    def shape(self) -> Tuple[int, ...]: ...
+
+
+ShapeLike = Union[int, Sequence[int], HasShape]
 
 #: keyword arguments selecting PyTorch's layout (out, in, *kernel) -- the default
 TORCH_AXES = {"in_axis": 1, "out_axis": 0, "batch_axis": ()}
@@ -36,7 +46,7 @@ class Fans(NamedTuple):
     fan_out: int
 
 
-def _as_shape(shape, argname: str = "shape", *, allow_array: bool = True) -> tuple[int, ...]:
+def _as_shape(shape: ShapeLike, argname: str = "shape", *, allow_array: bool = True) -> tuple[int, ...]:
     """A shape as a tuple of non-negative ints (with ``allow_array``, an array gives its shape)."""
     return _validate.shape(shape, argname, allow_array=allow_array)
 
@@ -65,7 +75,7 @@ def _norm_axes(axes: Axes, ndim: int, argname: str) -> tuple[int, ...]:
 
 
 def compute_fans(
-    shape,
+    shape: Union[Sequence[int], HasShape],
     *,
     in_axis: Axes = 1,
     out_axis: Axes = 0,
