@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Sequence
-from typing import NamedTuple, Protocol, Tuple, Union
+from typing import NamedTuple, Protocol, Tuple, TypedDict, Union
 
 from . import _validate
 
@@ -33,10 +33,19 @@ class HasShape(Protocol):
 
 ShapeLike = Union[int, Sequence[int], HasShape]
 
+
+class AxesKwargs(TypedDict):
+    """The layout keywords of compute_fans and the fan-based schemes, as ``**TORCH_AXES`` passes them."""
+
+    in_axis: int
+    out_axis: int
+    batch_axis: Tuple[int, ...]
+
+
 #: keyword arguments selecting PyTorch's layout (out, in, *kernel) -- the default
-TORCH_AXES = {"in_axis": 1, "out_axis": 0, "batch_axis": ()}
+TORCH_AXES: AxesKwargs = {"in_axis": 1, "out_axis": 0, "batch_axis": ()}
 #: keyword arguments selecting JAX/Flax/Keras' layout (*kernel, in, out)
-JAX_AXES = {"in_axis": -2, "out_axis": -1, "batch_axis": ()}
+JAX_AXES: AxesKwargs = {"in_axis": -2, "out_axis": -1, "batch_axis": ()}
 
 
 class Fans(NamedTuple):
