@@ -100,7 +100,7 @@ def test_scheme(benchmark, request, buffers, cases, threads, size, label, impl):
         fn = lambda: case.numpy(gen, view)  # noqa: E731
         slow = label == "orthogonal_"
     else:
-        torch = request.getfixturevalue("torch")
+        request.getfixturevalue("torch")  # torch at the run's thread count, or a skip
         if case.torch_max and view.size > case.torch_max:
             target = view.reshape(-1)[:case.torch_max]
         t = B.torch_view(target)

@@ -223,7 +223,7 @@ def test_lstm_equals_torch(monkeypatch):
     torch = pytest.importorskip("torch")
     module, theirs = torch_calls(monkeypatch, torch, lambda: torch.nn.LSTM(7, 20, proj_size=5))
     ours = Recorder(monkeypatch)
-    for name, p in module.named_parameters():
+    for p in module.parameters():
         torch_default_("lstm", np.empty(tuple(p.shape)), hidden_size=20, seed=0)
     assert [c[1:] for c in ours.calls] == [c[1:] for c in theirs]
 

@@ -369,7 +369,7 @@ def test_read_only_and_non_float_arrays(row):
 def test_wrong_number_of_dimensions(row):
     kw = rnd() if row.random else {}
     any_from_2 = row.dims == (2, 3, 4, 5)  # fan-based, orthogonal, martens: any n >= 2
-    for nd in range(0, 7):
+    for nd in range(7):
         if nd in row.dims or (any_from_2 and nd >= 2):
             continue
         shape = (3,) * nd
@@ -444,8 +444,10 @@ BAD_ARGS = [
     (S.kaiming_normal_, {"a": float("inf")}, ValueError, "a must be finite"),
     (S.variance_scaling_, {"scale": 0.0}, ValueError, "scale must be > 0"),
     (S.variance_scaling_, {"scale": -1}, ValueError, "scale must be > 0"),
-    (S.variance_scaling_, {"mode": "fan_sum"}, ValueError, "mode='fan_sum' is not supported; accepted: fan_in, fan_out, fan_avg, fan_geo_avg"),
-    (S.variance_scaling_, {"distribution": "gaussian"}, ValueError, "distribution='gaussian' is not supported; accepted: truncated_normal, normal, uniform"),
+    (S.variance_scaling_, {"mode": "fan_sum"}, ValueError,
+     "mode='fan_sum' is not supported; accepted: fan_in, fan_out, fan_avg, fan_geo_avg"),
+    (S.variance_scaling_, {"distribution": "gaussian"}, ValueError,
+     "distribution='gaussian' is not supported; accepted: truncated_normal, normal, uniform"),
     (S.variance_scaling_, {"distribution": None}, TypeError, "distribution must be a str"),
     (S.variance_scaling_, {"in_axis": 4}, ValueError, "in_axis=4 is out of range"),
     (S.variance_scaling_, {"in_axis": 0}, ValueError, "in_axis and out_axis share axis 0"),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -137,11 +137,12 @@ def dirac_box(view: np.ndarray, box: Box, index: Tuple[np.ndarray, ...], value: 
     view[tuple(np.broadcast_to(ix, inside.shape)[inside] for ix in local)] = value
 
 
-def delta_orthogonal_box(view: np.ndarray, box: Box, ia: int, oa: int, q: np.ndarray, store) -> None:
+def delta_orthogonal_box(view: np.ndarray, box: Box, ia: int, oa: int, q: np.ndarray,
+                         store: Callable[[np.ndarray, np.ndarray], None]) -> None:
     """The box of a delta-orthogonal kernel (zeros written already): the (out, in) matrix q at the
     centre tap (k - 1) // 2 of every spatial axis, where that tap lies in the box."""
     g, st = box
-    idx = []
+    idx: List[Union[slice, int]] = []
     for d, (k, lo, n) in enumerate(zip(g, st, view.shape)):
         if d in (ia, oa):
             idx.append(slice(None))

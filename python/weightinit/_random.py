@@ -5,6 +5,7 @@ the caller's own buffer to the C++ core, which fills it in place with the GIL re
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import numbers
 import secrets
@@ -12,7 +13,8 @@ import struct
 import sys
 import threading
 import weakref
-from typing import Any, Optional, Sequence, Tuple, TypeVar, Union
+from types import ModuleType
+from typing import Any, Dict, Optional, Sequence, Tuple, TypeVar, Union
 
 import numpy as np
 
@@ -280,7 +282,12 @@ def _torch_view(x: Any) -> Optional[np.ndarray]:
 _U32 = np.dtype(np.uint32)
 # id(storage) -> page check of a torch storage seen before (dropped when the storage dies): the
 # memory of a live storage is not remapped under it, and reading /proc/self/maps costs ~1 ms.
-_WRITABLE_STORAGES: dict = {}
+_WRITABLE_STORAGES: Dict[int, "weakref.ref[Any]"] = {}
+
+
+def _forget_storage(key: int, _: Any) -> None:
+    """The weakref callback of a storage in _WRITABLE_STORAGES: its id may be reused."""
+    _WRITABLE_STORAGES.pop(key, None)
 
 
 def _check_pages(x: Any) -> None:
@@ -295,7 +302,7 @@ def _check_pages(x: Any) -> None:
         raise ValueError("tensor is read-only (its memory is mapped without write permission, e.g. "
                          "np.load(..., mmap_mode='r')); fill a writable copy")
     try:
-        _WRITABLE_STORAGES[key] = weakref.ref(storage, lambda _, k=key: _WRITABLE_STORAGES.pop(k, None))
+        _WRITABLE_STORAGES[key] = weakref.ref(storage, functools.partial(_forget_storage, key))
     except TypeError:  # a storage without weak references: checked on every call
         pass
 
@@ -305,6 +312,7 @@ def as_target(x: Any, argname: str = "tensor", *, bits: bool = False) -> np.ndar
 
     Never copies: anything that is not already an array sharing the caller's memory is
     refused, so the values cannot land in a temporary."""
+    arr: Optional[np.ndarray]
     if type(x) is np.ndarray:
         arr = x
     else:
@@ -329,7 +337,7 @@ def as_target(x: Any, argname: str = "tensor", *, bits: bool = False) -> np.ndar
     return arr
 
 
-def _box():
+def _box() -> ModuleType:
     from . import _box as box  # imported on first use: _box builds on this module
 
     return box
@@ -440,7 +448,8 @@ def _fast_fill(kind: int, tensor: Any, seed: Any, stream: Any, offset: Any, thre
 
 
 def _prepare(x: Any, seed: Any, stream: Any, offset: Any, threads: Any, generator: Any, bits: bool = False,
-             values: Tuple[Tuple[str, float], ...] = (), span: Optional[float] = None):
+             values: Tuple[Tuple[str, float], ...] = (),
+             span: Optional[float] = None) -> Tuple[np.ndarray, int, int, int, int]:
     """Validates the target and the randomness of one fill; returns (array, key, stream, offset, threads).
     The generator advances only after everything else has been checked."""
     arr = as_target(x, bits=bits)
@@ -590,15 +599,16 @@ def constant_(tensor: T, val: float, *, threads: Optional[int] = None,
     depend on them."""
     if global_shape is not None or start is not None:
         _box().check_box(as_target(tensor).shape, global_shape, start)
-    if type(tensor) is np.ndarray and threads is None and (type(val) is float or type(val) is int):
-        pack = _PACK.get(tensor.dtype)  # the common call: as the general path, a few us sooner
-        if pack is not None and tensor.flags.carray:  # see _fast_fill
+    x: object = tensor  # mypy narrows an object, not a TypeVar, by type(x) is
+    if type(x) is np.ndarray and threads is None and (type(val) is float or type(val) is int):
+        pack = _PACK.get(x.dtype)  # the common call: as the general path, a few us sooner
+        if pack is not None and x.flags.carray:  # see _fast_fill
             try:
                 value = pack(float(val))
             except OverflowError:  # out of the dtype's range: the general path casts it (to inf)
                 pass
             else:
-                _core.fill_constant(tensor, value, 0)
+                _core.fill_constant(x, value, 0)
                 return tensor
     arr = as_target(tensor)
     if isinstance(val, bool) or not isinstance(val, numbers.Real):

@@ -25,6 +25,7 @@ import argparse
 import concurrent.futures
 import ctypes
 import ctypes.util
+import functools
 import json
 import math
 import os
@@ -32,9 +33,13 @@ import platform
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch as _torch
 
 __all__ = [
     "Timing",
@@ -284,7 +289,7 @@ def numpy_fill(rng: np.random.Generator, x: np.ndarray, kind: str, scale: float 
     return x
 
 
-def try_torch():
+def try_torch() -> Optional[ModuleType]:
     try:
         import torch  # noqa: F401
     except Exception:  # torch is optional; a broken install counts as absent
@@ -292,7 +297,7 @@ def try_torch():
     return torch
 
 
-def torch_view(x: np.ndarray):
+def torch_view(x: np.ndarray) -> _torch.Tensor:
     """A torch tensor sharing ``x``'s memory (bfloat16 through an int16 view)."""
     import torch
 
@@ -357,7 +362,7 @@ def _conv(n: int) -> Tuple[int, ...]:
     return _matrix(n // 16) + (4, 4)
 
 
-def basic_cases(wi) -> List[Case]:
+def basic_cases(wi: ModuleType) -> List[Case]:
     """The core fills (1-D)."""
     torch_note = ("torch.nn.init.trunc_normal_ (rejection sampling) timed on "
                   f"2**{TORCH_SLOW_MAX.bit_length() - 1} elements of the buffer and scaled linearly")
@@ -441,7 +446,7 @@ def scheme_cases(n: int, ortho_max: int = ORTHO_MAX) -> List[Case]:
     ]
     orows, ocols = _matrix(min(n, ortho_max))
 
-    def ortho_numpy(g, x):
+    def ortho_numpy(g: np.random.Generator, x: np.ndarray) -> None:
         a = g.standard_normal((x.shape[1], x.shape[0]) if x.shape[0] < x.shape[1] else x.shape)
         q, r = np.linalg.qr(a)
         q *= np.sign(np.diagonal(r))
@@ -486,8 +491,9 @@ def _head(view: np.ndarray) -> np.ndarray:
     return view[:rows]
 
 
-def _torch_time(torch, case: Case, view: np.ndarray, repeat: int, budget: float) -> Any:
-    if case.torch is None:
+def _torch_time(torch: ModuleType, case: Case, view: np.ndarray, repeat: int, budget: float) -> Any:
+    fill = case.torch
+    if fill is None:
         return "-"
     target = view
     note = case.torch_note
@@ -496,8 +502,8 @@ def _torch_time(torch, case: Case, view: np.ndarray, repeat: int, budget: float)
     try:
         t = torch_view(target)
         head = t if case.label == "orthogonal_" else torch_view(_head(target))
-        return best_time(lambda: case.torch(t), repeat, budget, elements=target.size, note=note,
-                         warmup_fn=lambda: case.torch(head))
+        return best_time(lambda: fill(t), repeat, budget, elements=target.size, note=note,
+                         warmup_fn=lambda: fill(head))
     except Exception as e:  # e.g. no QR for float16 in torch
         return f"n/a ({type(e).__name__}: {str(e).splitlines()[0][:60]})"
 
@@ -552,7 +558,7 @@ def run(size: int = DEFAULT_SIZE, dtypes: Sequence[str] = DEFAULT_DTYPES, thread
             ref_row = Row("ndarray.fill (reference)", dname, size, dt.itemsize, ref_best, ref_best,
                           section=dname)
             rows.append(ref_row)
-            measured: Dict[str, Tuple[Case, Dict[str, Callable], Row]] = {}
+            measured: Dict[str, Tuple[Case, Dict[str, Callable[[], Any]], Row]] = {}
             for case in cases:
                 if not keep(case.label):
                     continue
@@ -560,11 +566,12 @@ def run(size: int = DEFAULT_SIZE, dtypes: Sequence[str] = DEFAULT_DTYPES, thread
                 nel = int(np.prod(shape))
                 view = buf[:nel].reshape(shape)
                 log(f"  {case.label} {dname} {shape}")
-                fns = {"ours": lambda v=view, c=case: c.ours(v, nthreads)}
+                # partial binds this iteration's view and case (a fill of 2**27 elements: no overhead to see)
+                fns: Dict[str, Callable[[], Any]] = {"ours": functools.partial(case.ours, view, nthreads)}
                 if case.ref and nel == size:
                     fns["ref"] = ref
                 if case.scaling and nthreads > 1:
-                    fns["one"] = lambda v=view, c=case: c.ours(v, 1)
+                    fns["one"] = functools.partial(case.ours, view, 1)
                 try:
                     got, background = _measure_quietly(fns, repeat, 2 * budget, nel, quiet_wait)
                 except Exception as e:  # a scheme that refuses this dtype
@@ -580,7 +587,8 @@ def run(size: int = DEFAULT_SIZE, dtypes: Sequence[str] = DEFAULT_DTYPES, thread
                 if peers:
                     _wait_quiet(quiet_wait)
                     for gname, bitgen in (("PCG64", np.random.PCG64), ("Philox", np.random.Philox)):
-                        if case.numpy is None:
+                        np_fill = case.numpy
+                        if np_fill is None:
                             row.peers[gname] = "-"
                             continue
                         g = np.random.Generator(bitgen(SEED))
@@ -590,9 +598,9 @@ def run(size: int = DEFAULT_SIZE, dtypes: Sequence[str] = DEFAULT_DTYPES, thread
                                 f"NumPy has no {dname} out=: float32 into a {NUMPY_CHUNK}-element "
                                 "scratch, cast copy")
                         head = view if case.label == "orthogonal_" else _head(view)
-                        row.peers[gname] = best_time(lambda g=g, v=view, c=case: c.numpy(g, v),
+                        row.peers[gname] = best_time(functools.partial(np_fill, g, view),
                                                      peer_repeat, budget, elements=nel, note=note,
-                                                     warmup_fn=lambda g=g, c=case: c.numpy(g, head))
+                                                     warmup_fn=functools.partial(np_fill, g, head))
                     if torch is not None:
                         row.peers["torch"] = _torch_time(torch, case, view, peer_repeat, budget)
                     elif use_torch:
@@ -604,12 +612,12 @@ def run(size: int = DEFAULT_SIZE, dtypes: Sequence[str] = DEFAULT_DTYPES, thread
             # minutes after the first: a burst of load elsewhere rarely spans every pass.
             for p in range(1, passes):
                 log(f"  {dname}: pass {p + 1} of {passes}")
-                for label, (case, fns, row) in measured.items():
+                for _case, fns, row in measured.values():
                     got, background = _measure_quietly(fns, repeat, 2 * budget, row.elements,
                                                        quiet_wait)
-                    if got["ours"].seconds < row.ours.seconds:
+                    if row.ours is None or got["ours"].seconds < row.ours.seconds:
                         row.ours, row.background = got["ours"], background
-                    if "one" in got and got["one"].seconds < row.one_thread.seconds:
+                    if "one" in got and (row.one_thread is None or got["one"].seconds < row.one_thread.seconds):
                         row.one_thread = got["one"]
                     if "ref" in got and got["ref"].seconds < ref_best.seconds:
                         ref_best.seconds = got["ref"].seconds
@@ -654,7 +662,7 @@ def _measure_quietly(fns: Dict[str, Callable[[], Any]], repeat: int, budget: flo
     background load of the attempt that gave our best time."""
     best: Dict[str, Timing] = {}
     background = None
-    for attempt in range(1 + (retries if quiet_wait > 0 else 0)):
+    for _attempt in range(1 + (retries if quiet_wait > 0 else 0)):
         if quiet_wait > 0:
             _wait_quiet(quiet_wait)
         snap = _cpu_snapshot()
@@ -694,29 +702,35 @@ def _other_load(start: Optional[Tuple[float, float, float]]) -> Optional[float]:
     return round(max(0.0, other) / (end[2] - start[2]), 2)
 
 
-def _small_rows(wi, torch, peers: bool, repeat: int, quiet_wait: float = 0.0) -> List[Row]:
+def _small_rows(wi: ModuleType, torch: Optional[ModuleType], peers: bool, repeat: int,
+                quiet_wait: float = 0.0) -> List[Row]:
     """Call overhead: fills of SMALL_N float32 elements, each timed round-robin with its peers and
     ndarray.fill of the same 1,000 elements."""
     x = np.zeros(SMALL_N, np.float32)
     t = torch_view(x) if torch is not None else None
+    tm: Any = torch  # the torch lambdas below are listed only when torch is not None
     out = []
     specs = [
         ("uniform_", lambda: wi.uniform_(x, seed=SEED),
-         lambda g: g.random(out=x, dtype=np.float32), (lambda: torch.nn.init.uniform_(t))),
+         lambda g: g.random(out=x, dtype=np.float32), (lambda: tm.nn.init.uniform_(t))),
         ("normal_", lambda: wi.normal_(x, seed=SEED),
-         lambda g: g.standard_normal(out=x, dtype=np.float32), (lambda: torch.nn.init.normal_(t))),
+         lambda g: g.standard_normal(out=x, dtype=np.float32), (lambda: tm.nn.init.normal_(t))),
         ("trunc_normal_", lambda: wi.trunc_normal_(x, seed=SEED),
-         lambda g: numpy_fill(g, x, "trunc"), (lambda: torch.nn.init.trunc_normal_(t))),
+         lambda g: numpy_fill(g, x, "trunc"), (lambda: tm.nn.init.trunc_normal_(t))),
         ("constant_", lambda: wi.constant_(x, 0.25), None,
-         (lambda: torch.nn.init.constant_(t, 0.25))),
+         (lambda: tm.nn.init.constant_(t, 0.25))),
     ]
     for label, ours, np_fn, torch_fn in specs:
-        fns = {"ours": ours, "ref": lambda: x.fill(REF_VALUE)}
+        fns: Dict[str, Callable[[], Any]] = {"ours": ours, "ref": lambda: x.fill(REF_VALUE)}
         if peers:
             for gname, bitgen in (("PCG64", np.random.PCG64), ("Philox", np.random.Philox)):
                 if np_fn is not None:
                     g = np.random.Generator(bitgen(SEED))
-                    fns[gname] = lambda g=g, f=np_fn: f(g)
+
+                    def peer(g: np.random.Generator = g, f: Callable[[np.random.Generator], Any] = np_fn) -> Any:
+                        return f(g)  # a def, not a lambda with defaults, so that mypy can type it
+
+                    fns[gname] = peer
             if torch is not None:
                 fns["torch"] = torch_fn
         _wait_quiet(quiet_wait)
@@ -869,7 +883,7 @@ def _parser() -> argparse.ArgumentParser:
                     "ndarray.fill on the same buffer (memory-write reference), vs NumPy's Generator "
                     "(PCG64, Philox), vs torch.nn.init, 1 vs N threads; memset as the ceiling.")
     p.add_argument("--size", type=_size, default=None,
-                   help=f"elements per fill (default 2**27; 2**22 with --quick); accepts 2**N")
+                   help="elements per fill (default 2**27; 2**22 with --quick); accepts 2**N")
     p.add_argument("--dtype", action="append", choices=DEFAULT_DTYPES, default=None,
                    help="dtype to measure (repeatable; default: all of %(choices)s)")
     p.add_argument("--threads", type=int, default=None,
@@ -932,7 +946,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 def _row_json(r: Row) -> Dict[str, Any]:
-    def t(x):
+    def t(x: Any) -> Any:
         return x.__dict__ if isinstance(x, Timing) else x
 
     return {"label": r.label, "dtype": r.dtype, "elements": r.elements, "itemsize": r.itemsize,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple, Union
 
 import numpy as np
 
@@ -20,6 +20,9 @@ from . import _random, architectures
 from .fans import compute_fans
 from .models import ModelSpec, Param, np_dtype
 from .registry import CONSTANT_INITS, initializer
+
+#: what every model-level function takes as its model: a spec, a built-in architecture name or a mapping
+SpecLike = Union[ModelSpec, str, Mapping[str, Any]]
 
 __all__ = ["as_spec", "available_memory", "can_window", "check_memory", "check_param", "check_target", "fill_box",
            "fill_param", "human_bytes", "init_model", "resolve_seed", "working_memory"]
@@ -193,15 +196,15 @@ def human_bytes(n: float) -> str:
     return f"{n} B"  # pragma: no cover
 
 
-def resolve_seed(seed: Optional[int], generator: Any = None) -> int:
+def resolve_seed(seed: Optional[int], generator: Optional[_random.Generator] = None) -> int:
     """The key of a model-level init: ``seed``, else ``generator.seed``, else the default
     generator's seed (``weightinit.initial_seed()``, so the run can be repeated)."""
     return _random.resolve(seed, 0, generator)[0]
 
 
-def init_model(spec: Any, seed: Optional[int] = None, dtype: Any = "float32", *,
+def init_model(spec: SpecLike, seed: Optional[int] = None, dtype: _random.DTypeLike = "float32", *,
                out: Optional[Mapping[str, Any]] = None, threads: Optional[int] = None,
-               generator: Any = None, as_torch: bool = False) -> Dict[str, Any]:
+               generator: Optional[_random.Generator] = None, as_torch: bool = False) -> Dict[str, Any]:
     """Initializes every tensor of a model; returns ``{name: array}`` in spec order.
 
     ``spec`` is a :class:`ModelSpec`, a built-in architecture name (see

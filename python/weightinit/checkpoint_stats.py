@@ -340,7 +340,7 @@ def _expected_spec(expect: Any, meta: Dict[str, str]) -> Any:
 
 def _hf_spec(config: Mapping[str, Any]) -> Any:
     try:
-        from . import hf  # type: ignore[attr-defined]
+        from . import hf
     except ImportError:
         raise ValueError("expect: an HF config needs weightinit.hf (not in this version); pass "
                          "a spec, an architecture name or 'metadata'") from None

@@ -476,7 +476,7 @@ def _cmd_recommend(args: Any) -> int:
     return EXIT_OK
 
 
-def _cmd_report(args) -> int:
+def _cmd_report(args: argparse.Namespace) -> int:
     from .report import report
 
     try:
@@ -494,7 +494,7 @@ def _cmd_report(args) -> int:
     return EXIT_OK
 
 
-def _cmd_demo(args) -> int:
+def _cmd_demo(args: argparse.Namespace) -> int:
     from .demos import DEMOS, run
 
     names = list(DEMOS) if args.name == "all" else [args.name]
@@ -521,7 +521,7 @@ def _cmd_demo(args) -> int:
     return EXIT_OK
 
 
-def _cmd_inspect(args) -> int:
+def _cmd_inspect(args: argparse.Namespace) -> int:
     from .checkpoint_stats import inspect, plot
 
     tensors = [t for t in args.tensors.split(",") if t] if args.tensors else None

@@ -33,7 +33,8 @@ from typing import Any, Callable, Dict, Optional, Tuple
 import numpy as np
 
 from . import _random, schemes
-from .build import as_spec, check_param, fill_box, resolve_seed
+from ._random import Generator
+from .build import SpecLike, as_spec, check_param, fill_box, resolve_seed
 from .models import Param, np_dtype
 
 try:
@@ -163,8 +164,8 @@ def from_param(p: Param, name: str, seed: int, dtype: Any = "float32", *, chunks
                   (p.init, sorted(p.kwargs.items()), p.zero_rows, seed, threads))
 
 
-def init_model(spec: Any, seed: Optional[int] = None, dtype: Any = "float32", *, chunks: Any = "auto",
-               threads: Optional[int] = None, generator: Any = None) -> Dict[str, "da.Array"]:
+def init_model(spec: SpecLike, seed: Optional[int] = None, dtype: Any = "float32", *, chunks: Any = "auto",
+               threads: Optional[int] = None, generator: Optional[Generator] = None) -> Dict[str, "da.Array"]:
     """:func:`weightinit.init_model` as ``{name: dask array}`` in spec order: nothing is filled until
     computed, and each chunk fills only its own box (``chunks``: as the array twins, for every
     parameter; a dict ``{name: chunks}`` chooses per parameter, the others ``"auto"``). Every

@@ -27,9 +27,10 @@ case-insensitive and accept torch's class names (``"Conv2d"``, ``"ConvTranspose1
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple, TypeVar
 
 from . import _random, schemes
+from ._random import Generator, Stream
 
 __all__ = ["TORCH_DEFAULT_KINDS", "torch_default_", "torch_layer_rules"]
 
@@ -47,7 +48,7 @@ _ALIASES.update({"rnncell": "rnn_cell", "lstmcell": "lstm_cell", "grucell": "gru
                  "lazylinear": "linear", "dense": "linear"})
 
 
-def _kind(kind) -> str:
+def _kind(kind: Any) -> str:
     if not isinstance(kind, str):
         raise TypeError(
             f"kind must be a str, one of {', '.join(TORCH_DEFAULT_KINDS)}; got {kind!r}"
@@ -61,12 +62,12 @@ def _kind(kind) -> str:
     return _ALIASES[key]
 
 
-def _torch_fan_in(shape) -> int:
+def _torch_fan_in(shape: Sequence[int]) -> int:
     # torch.nn.init._calculate_fan_in_and_fan_out(weight)[0]
     return shape[1] * math.prod(shape[2:])
 
 
-Rule = Tuple[str, Dict[str, float]]  # (in-place initializer, its keyword arguments)
+Rule = Tuple[str, Dict[str, Any]]  # (in-place initializer, its keyword arguments)
 
 
 def torch_layer_rules(kind: str, weight_shape: Sequence[int] = (), *,
@@ -94,19 +95,23 @@ def torch_layer_rules(kind: str, weight_shape: Sequence[int] = (), *,
 _SQRT5 = math.sqrt(5)  # nn.Linear / nn.Conv: kaiming_uniform_(a=sqrt(5)) is U(-1/sqrt(fan_in), ...)
 
 
+W = TypeVar("W")  # the weight's type (ndarray or tensor), returned as given
+B = TypeVar("B")  # the bias's
+
+
 def torch_default_(
     kind: str,
-    weight,
-    bias=None,
+    weight: Optional[W],
+    bias: Optional[B] = None,
     *,
     padding_idx: Optional[int] = None,
     hidden_size: Optional[int] = None,
     seed: Optional[int] = None,
-    stream: Any = None,
-    bias_stream: Any = None,
+    stream: Optional[Stream] = None,
+    bias_stream: Optional[Stream] = None,
     threads: Optional[int] = None,
-    generator: Any = None,
-) -> Tuple[Any, Any]:
+    generator: Optional[Generator] = None,
+) -> Tuple[Optional[W], Optional[B]]:
     """Initialize ``weight`` (and ``bias``) in place as torch's ``kind`` layer does by default.
 
     See the module docstring for the table of kinds. ``weight`` and ``bias`` are arrays or CPU
@@ -141,10 +146,26 @@ def torch_default_(
             _random.zeros_(bias, threads=threads)
         return weight, bias
 
-    if w is None and k not in _RNNS:
+    plan: List[Tuple[Any, Rule]] = []  # (array or tensor, its rule) in order
+    if k in _RNNS:  # every parameter U(-1/sqrt(hidden), 1/sqrt(hidden))
+        if hidden_size is None:
+            first = w if w is not None else b
+            if first is None:
+                raise TypeError(f"weight or bias is required for kind {k!r}")
+            if first.ndim < 1 or first.shape[0] % _RNNS[k]:
+                raise ValueError(
+                    f"cannot derive hidden_size of a {k} from shape {first.shape} "
+                    f"({_RNNS[k]} gates); pass hidden_size"
+                )
+            hidden_size = first.shape[0] // _RNNS[k]
+        hidden_size = schemes._int(hidden_size, "hidden_size", lo=0)
+        rules = torch_layer_rules(k, hidden_size=hidden_size)
+        for n, p in (("weight", weight), ("bias", bias)):
+            if p is not None:
+                plan.append((p, rules[n]))
+    elif w is None:
         raise TypeError(f"weight is required for kind {k!r}")
-    plan = []  # (array, kind of fill, parameter) in order
-    if k == "linear" or k in _CONV:
+    elif k == "linear" or k in _CONV:
         want = 2 if k == "linear" else int(k[-2]) + 2
         if w.ndim != want:
             raise ValueError(
@@ -182,25 +203,11 @@ def torch_default_(
                 raise ValueError(f"padding_idx must be in [{-w.shape[0]}, {w.shape[0]}), got "
                                  f"{padding_idx}")
         plan.append((weight, torch_layer_rules(k)["weight"]))
-    else:  # RNNs: every parameter U(-1/sqrt(hidden), 1/sqrt(hidden))
-        if hidden_size is None:
-            first = w if w is not None else b
-            if first.ndim < 1 or first.shape[0] % _RNNS[k]:
-                raise ValueError(
-                    f"cannot derive hidden_size of a {k} from shape {first.shape} "
-                    f"({_RNNS[k]} gates); pass hidden_size"
-                )
-            hidden_size = first.shape[0] // _RNNS[k]
-        hidden_size = schemes._int(hidden_size, "hidden_size", lo=0)
-        rules = torch_layer_rules(k, hidden_size=hidden_size)
-        for n, p in (("weight", weight), ("bias", bias)):
-            if p is not None:
-                plan.append((p, rules[n]))
 
     key, s = _random.resolve(seed, stream, generator)
     bs = _random.derive_stream(s, "bias") if bias_stream is None else _random.stream_id(bias_stream)
     for p, (init, kw) in plan:
-        rk = dict(seed=key, stream=s if p is weight else bs, threads=nthreads or None)
+        rk: Dict[str, Any] = dict(seed=key, stream=s if p is weight else bs, threads=nthreads or None)
         fn = getattr(_random, init) if hasattr(_random, init) else getattr(schemes, init)
         fn(p, *kw.values(), **rk)  # the rule's arguments in the initializer's positional order
     if k == "embedding" and padding_idx is not None:

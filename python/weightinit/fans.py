@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Sequence
-from typing import NamedTuple, Union
+from typing import NamedTuple, Protocol, Tuple, TypedDict, Union
 
 from . import _validate
 
@@ -23,10 +23,29 @@ __all__ = ["Fans", "compute_fans", "TORCH_AXES", "JAX_AXES"]
 
 Axes = Union[int, Sequence[int]]
 
+
+class HasShape(Protocol):
+    """An array or a tensor: anything with a ``.shape``."""
+
+    @property
+    def shape(self) -> Tuple[int, ...]: ...
+
+
+ShapeLike = Union[int, Sequence[int], HasShape]
+
+
+class AxesKwargs(TypedDict):
+    """The layout keywords of compute_fans and the fan-based schemes, as ``**TORCH_AXES`` passes them."""
+
+    in_axis: int
+    out_axis: int
+    batch_axis: Tuple[int, ...]
+
+
 #: keyword arguments selecting PyTorch's layout (out, in, *kernel) -- the default
-TORCH_AXES = {"in_axis": 1, "out_axis": 0, "batch_axis": ()}
+TORCH_AXES: AxesKwargs = {"in_axis": 1, "out_axis": 0, "batch_axis": ()}
 #: keyword arguments selecting JAX/Flax/Keras' layout (*kernel, in, out)
-JAX_AXES = {"in_axis": -2, "out_axis": -1, "batch_axis": ()}
+JAX_AXES: AxesKwargs = {"in_axis": -2, "out_axis": -1, "batch_axis": ()}
 
 
 class Fans(NamedTuple):
@@ -60,7 +79,7 @@ def _norm_axes(axes: Axes, ndim: int, argname: str) -> tuple[int, ...]:
 
 
 def compute_fans(
-    shape,
+    shape: Union[Sequence[int], HasShape],
     *,
     in_axis: Axes = 1,
     out_axis: Axes = 0,

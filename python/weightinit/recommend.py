@@ -9,12 +9,14 @@ Mish, Softplus); LeCun normal (variance 1/fan_in) for SELU's self-normalizing ne
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Optional, Tuple
+from typing import Any, Callable, List, Optional, Sequence, Tuple, TypeVar
 
 from . import schemes
 from .gains import calculate_gain
 
 __all__ = ["ACTIVATIONS", "Recommendation", "recommend", "init_"]
+
+T = TypeVar("T")
 
 GLOROT_2010 = ("Glorot, X. & Bengio, Y. (2010). Understanding the difficulty of training deep "
                "feedforward neural networks. AISTATS.")
@@ -70,12 +72,16 @@ class Recommendation:
     depth: str = ""
     critical: Optional[Tuple[float, float]] = None
 
-    def apply(self, tensor, **kw):
+    def apply(self, tensor: T, **kw: Any) -> T:
         """Initialize ``tensor`` (>= 2 dims) in place; ``kw`` are randomness/layout keywords."""
         return getattr(schemes, self.scheme)(tensor, **dict(self.kwargs), **kw)
 
 
-def _xavier(act: str, gain: float, why: str, refs, alternatives=()) -> Recommendation:
+_Rule = Callable[[str, Optional[float]], Recommendation]  # (activation, param) -> its advice
+
+
+def _xavier(act: str, gain: float, why: str, refs: Sequence[str],
+            alternatives: Sequence[str] = ()) -> Recommendation:
     return Recommendation(
         activation=act, scheme="xavier_uniform_", distribution="uniform", mode="fan_avg",
         gain=gain, scale=gain * gain, bias="zeros",
@@ -84,7 +90,9 @@ def _xavier(act: str, gain: float, why: str, refs, alternatives=()) -> Recommend
         alternatives=tuple(alternatives))
 
 
-def _he(act: str, slope: Optional[float], why: str, refs, alternatives=()) -> Recommendation:
+def _he(act: str, slope: Optional[float], why: str, refs: Sequence[str],
+        alternatives: Sequence[str] = ()) -> Recommendation:
+    kwargs: Tuple[Tuple[str, Any], ...]
     if slope is None:
         gain, kwargs = calculate_gain("relu"), (("nonlinearity", "relu"),)
         formula = "N(0, 2 / fan_in)"
@@ -109,7 +117,7 @@ _ORTHO = f"orthogonal_(gain) -- {SAXE_2013.split('(2013)')[0].strip()} (2013)"
 _SPARSE = "martens_sparse_(nonzeros=15) -- Martens (2010), for very deep or recurrent nets"
 
 
-def _linear(act: str, param) -> Recommendation:
+def _linear(act: str, param: Optional[float]) -> Recommendation:
     return _xavier(
         act, 1.0,
         "A linear (identity) unit passes variance through unchanged, so Glorot & Bengio's "
@@ -119,7 +127,7 @@ def _linear(act: str, param) -> Recommendation:
         [GLOROT_2010, SAXE_2013], [_ORTHO])
 
 
-def _sigmoid(act: str, param) -> Recommendation:
+def _sigmoid(act: str, param: Optional[float]) -> Recommendation:
     return _xavier(
         act, 1.0,
         "Xavier/Glorot keeps activations and gradients in the logistic sigmoid's near-linear "
@@ -129,7 +137,7 @@ def _sigmoid(act: str, param) -> Recommendation:
         [GLOROT_2010, LECUN_1998], ["xavier_uniform_(gain=4.0) -- the 4x-wide tutorial variant"])
 
 
-def _tanh(act: str, param) -> Recommendation:
+def _tanh(act: str, param: Optional[float]) -> Recommendation:
     return _xavier(
         act, calculate_gain("tanh"),
         "tanh is the unit Glorot & Bengio derived Xavier initialization for; torch's gain 5/3 "
@@ -138,7 +146,7 @@ def _tanh(act: str, param) -> Recommendation:
         [GLOROT_2010, SAXE_2013], [_ORTHO, _SPARSE])
 
 
-def _softmax(act: str, param) -> Recommendation:
+def _softmax(act: str, param: Optional[float]) -> Recommendation:
     return _xavier(
         act, 1.0,
         "A softmax output layer is a linear map followed by a normalization; Xavier with gain 1 "
@@ -147,7 +155,7 @@ def _softmax(act: str, param) -> Recommendation:
         [GLOROT_2010])
 
 
-def _relu(act: str, param) -> Recommendation:
+def _relu(act: str, param: Optional[float]) -> Recommendation:
     return _he(
         act, None,
         "ReLU zeroes half of its input, halving the variance; He et al. (2015) compensate with "
@@ -155,7 +163,7 @@ def _relu(act: str, param) -> Recommendation:
         [HE_2015])
 
 
-def _leaky_relu(act: str, param) -> Recommendation:
+def _leaky_relu(act: str, param: Optional[float]) -> Recommendation:
     slope = 0.01 if param is None else param
     return _he(
         act, slope,
@@ -165,7 +173,7 @@ def _leaky_relu(act: str, param) -> Recommendation:
         [HE_2015])
 
 
-def _prelu(act: str, param) -> Recommendation:
+def _prelu(act: str, param: Optional[float]) -> Recommendation:
     slope = 0.25 if param is None else param
     return _he(
         act, slope,
@@ -174,8 +182,8 @@ def _prelu(act: str, param) -> Recommendation:
         [HE_2015])
 
 
-def _relu_like(name: str, extra: str, refs):
-    def make(act: str, param) -> Recommendation:
+def _relu_like(name: str, extra: str, refs: List[str]) -> _Rule:
+    def make(act: str, param: Optional[float]) -> Recommendation:
         return _he(
             act, None,
             f"{extra} It behaves like a ReLU for large inputs, so He initialization (gain "
@@ -186,7 +194,7 @@ def _relu_like(name: str, extra: str, refs):
     return make
 
 
-def _selu(act: str, param) -> Recommendation:
+def _selu(act: str, param: Optional[float]) -> Recommendation:
     return Recommendation(
         activation=act, scheme="lecun_normal_", distribution="truncated_normal", mode="fan_in",
         gain=1.0, scale=1.0, bias="zeros",
@@ -334,7 +342,7 @@ ACTIVATIONS = tuple(_TABLE) + tuple(_ALIASES)
 _USES_PARAM = ("leaky_relu", "prelu")
 
 
-def _canonical(activation) -> str:
+def _canonical(activation: Any) -> str:
     if not isinstance(activation, str):
         raise TypeError(
             f"activation must be a str, one of {', '.join(ACTIVATIONS)}; got "
@@ -385,7 +393,7 @@ def recommend(activation: str, param: Optional[float] = None) -> Recommendation:
     return replace(_TABLE[act](act, param), depth=_DEPTH[act], critical=_CRITICAL.get(act))
 
 
-def init_(tensor, activation: str, param: Optional[float] = None, **kwargs):
+def init_(tensor: T, activation: str, param: Optional[float] = None, **kwargs: Any) -> T:
     """Initialize ``tensor`` (the weights feeding ``activation``) as :func:`recommend` advises.
 
     ``kwargs`` are passed to the scheme: the randomness keywords (``seed``, ``stream``,

@@ -48,7 +48,8 @@ import numpy as np
 
 from . import _random
 from ._progress import byte_bar, check_progress
-from .build import as_spec, can_window, check_param, fill_param, human_bytes as _human, resolve_seed
+from ._random import DTypeLike, Generator
+from .build import SpecLike, as_spec, can_window, check_param, fill_param, human_bytes as _human, resolve_seed
 from .build import available_memory as _available_memory, check_memory as _check_memory, working_memory
 from .models import Param, np_dtype
 
@@ -301,10 +302,10 @@ def _advise(mm: mmap.mmap, option: int, start: int, end: int) -> None:
             pass
 
 
-def save_safetensors(spec: Any, path: Union[str, os.PathLike], seed: Optional[int] = None,
-                     dtype: Any = "float32", *, threads: Optional[int] = None,
+def save_safetensors(spec: SpecLike, path: Union[str, os.PathLike], seed: Optional[int] = None,
+                     dtype: DTypeLike = "float32", *, threads: Optional[int] = None,
                      progress: Optional[bool] = None, metadata: Optional[Mapping[str, str]] = None,
-                     generator: Any = None, window: int = DEFAULT_WINDOW,
+                     generator: Optional[Generator] = None, window: int = DEFAULT_WINDOW,
                      fsync: bool = False, overwrite: bool = True, client: Any = None) -> str:
     """Initializes ``spec`` and writes it to ``path`` as a .safetensors file; returns the path.
 
@@ -379,9 +380,9 @@ class Plan(NamedTuple):
     nbytes: int  # the file's size
 
 
-def plan_safetensors(spec: Any, path: Union[str, os.PathLike], seed: Optional[int] = None,
-                     dtype: Any = "float32", *, metadata: Optional[Mapping[str, str]] = None,
-                     generator: Any = None, overwrite: bool = True) -> Plan:
+def plan_safetensors(spec: SpecLike, path: Union[str, os.PathLike], seed: Optional[int] = None,
+                     dtype: DTypeLike = "float32", *, metadata: Optional[Mapping[str, str]] = None,
+                     generator: Optional[Generator] = None, overwrite: bool = True) -> Plan:
     """Runs every check :func:`save_safetensors` makes before writing -- the spec's arguments,
     working memory, the target, free disk space -- and returns the :class:`Plan`; writes
     nothing (a dry run)."""

@@ -32,11 +32,13 @@ from __future__ import annotations
 import math
 import textwrap
 from collections.abc import Sequence
+from typing import Any, Callable, Dict, Optional, Protocol, Tuple
 
 import numpy as np
 
 from . import _box, _core, _random, _validate
-from .fans import Fans, _norm_axes, compute_fans
+from ._random import DTypeLike, Generator, Shape, Stream, T
+from .fans import Axes, Fans, _norm_axes, compute_fans
 from .gains import calculate_gain
 
 __all__ = [
@@ -70,17 +72,18 @@ _SPARSE_BLOCK = 1 << 19
 
 # ----------------------------------------------------------------------------- validation helpers
 
-def _real(value, argname: str, *, lo=None, lo_open: bool = False, hi=None, hi_open: bool = False):
+def _real(value: Any, argname: str, *, lo: Optional[float] = None, lo_open: bool = False,
+          hi: Optional[float] = None, hi_open: bool = False) -> float:
     """A finite real number (bool refused) within optional bounds; an int stays an int (as torch
     computes with it), other reals become Python floats. See :func:`_validate.real`."""
     return _validate.real(value, argname, lo=lo, lo_open=lo_open, hi=hi, hi_open=hi_open, keep_int=True)
 
 
-def _int(value, argname: str, *, lo=None) -> int:
+def _int(value: Any, argname: str, *, lo: Optional[int] = None) -> int:
     return _validate.integer(value, argname, lo=lo)
 
 
-def _choice(value, argname: str, accepted: Sequence[str], *, lower: bool = False) -> str:
+def _choice(value: Any, argname: str, accepted: Sequence[str], *, lower: bool = False) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{argname} must be a str, one of {', '.join(accepted)}; got {value!r}")
     v = value.lower() if lower else value
@@ -89,21 +92,22 @@ def _choice(value, argname: str, accepted: Sequence[str], *, lower: bool = False
     return v
 
 
-def _target(x, argname: str = "tensor") -> np.ndarray:
+def _target(x: Any, argname: str = "tensor") -> np.ndarray:
     """The ndarray view sharing x's memory, after the core's checks (float dtype, writeable...)."""
     return _random.as_target(x, argname)
 
 
-def _as_stored(view: np.ndarray, values) -> np.ndarray:
+def _as_stored(view: np.ndarray, values: Any) -> np.ndarray:
     """Float ``values`` converted to ``view``'s dtype (rounded to nearest even)."""
     return np.asarray(values, dtype=np.float64).astype(view.dtype)
 
 
-def _store(view: np.ndarray, values) -> None:
+def _store(view: np.ndarray, values: Any) -> None:
     view[...] = _as_stored(view, values)
 
 
-def _fans(shape: tuple, in_axis, out_axis, batch_axis, fans, argname: str) -> Fans:
+def _fans(shape: Tuple[int, ...], in_axis: Axes, out_axis: Axes, batch_axis: Axes,
+          fans: Optional[Sequence[int]], argname: str) -> Fans:
     if fans is not None:
         if isinstance(fans, (str, bytes)) or not isinstance(fans, Sequence) or len(fans) != 2:
             raise TypeError(f"fans must be a pair (fan_in, fan_out) of ints, got {fans!r}")
@@ -116,21 +120,23 @@ def _fans(shape: tuple, in_axis, out_axis, batch_axis, fans, argname: str) -> Fa
     return compute_fans(shape, in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis)
 
 
-def _new(shape, dtype) -> np.ndarray:
+def _new(shape: Shape, dtype: DTypeLike) -> np.ndarray:
     return _random.empty(shape, dtype)
 
 
-def _rk(seed, stream, offset, threads, generator, global_shape=None, start=None) -> dict:
+def _rk(seed: Optional[int], stream: Optional[Stream], offset: int, threads: Optional[int],
+        generator: Optional[Generator], global_shape: Optional[Sequence[int]] = None,
+        start: Optional[Sequence[int]] = None) -> Dict[str, Any]:
     return dict(seed=seed, stream=stream, offset=offset, threads=threads, generator=generator,
                 global_shape=global_shape, start=start)
 
 
-def _fan_shape(view: np.ndarray, rk: dict) -> tuple:
+def _fan_shape(view: np.ndarray, rk: Dict[str, Any]) -> Tuple[int, ...]:
     """Fans come from the global tensor when the target is a box of it (see _box)."""
     return _box.global_view_shape(view, rk["global_shape"], rk["start"])
 
 
-def _noop_fill(x, rk: dict):
+def _noop_fill(x: T, rk: Dict[str, Any]) -> T:
     """A zero-size x: let the core validate the randomness keywords (and do nothing)."""
     return _random.uniform_(x, 0.0, 0.0, **rk)
 
@@ -143,7 +149,7 @@ def _no_fans(f: Fans) -> bool:
 
 # ----------------------------------------------------------------------------- variance scaling
 
-def _vs_param(fans: Fans, scale, mode: str, distribution: str, dtype: np.dtype) -> float:
+def _vs_param(fans: Fans, scale: float, mode: str, distribution: str, dtype: np.dtype) -> float:
     """JAX's std (truncated_normal: of the untruncated normal; normal) or bound (uniform).
 
     As jax.nn.initializers.variance_scaling: the fans are floats, ``scale / denominator`` is a
@@ -175,8 +181,8 @@ def _vs_param(fans: Fans, scale, mode: str, distribution: str, dtype: np.dtype) 
     return p
 
 
-def _variance_scaling(x, scale, mode, distribution, in_axis, out_axis, batch_axis, fans, rk,
-                      argname):
+def _variance_scaling(x: T, scale: float, mode: str, distribution: str, in_axis: Axes, out_axis: Axes,
+                      batch_axis: Axes, fans: Optional[Sequence[int]], rk: Dict[str, Any], argname: str) -> T:
     view = _target(x)
     scale = _real(scale, "scale", lo=0, lo_open=True)
     mode = _choice(mode, "mode", MODES)
@@ -193,9 +199,13 @@ def _variance_scaling(x, scale, mode, distribution, in_axis, out_axis, batch_axi
     return _random.uniform_(x, -p, p, **rk)
 
 
-def variance_scaling_(tensor, scale=1.0, mode="fan_in", distribution="truncated_normal",
-                      in_axis=1, out_axis=0, batch_axis=(), *, fans=None, seed=None, stream=None,
-                      offset=0, threads=None, generator=None, global_shape=None, start=None):
+def variance_scaling_(tensor: T, scale: float = 1.0, mode: str = "fan_in",
+                      distribution: str = "truncated_normal", in_axis: Axes = 1, out_axis: Axes = 0,
+                      batch_axis: Axes = (), *, fans: Optional[Sequence[int]] = None,
+                      seed: Optional[int] = None, stream: Optional[Stream] = None, offset: int = 0,
+                      threads: Optional[int] = None, generator: Optional[Generator] = None,
+                      global_shape: Optional[Sequence[int]] = None,
+                      start: Optional[Sequence[int]] = None) -> T:
     r"""Fill ``tensor`` by variance scaling (jax.nn.initializers / Keras ``VarianceScaling``).
 
     ``n`` is ``fan_in``, ``fan_out``, ``(fan_in + fan_out) / 2`` (``"fan_avg"``) or
@@ -225,9 +235,12 @@ def variance_scaling_(tensor, scale=1.0, mode="fan_in", distribution="truncated_
                              "tensor")
 
 
-def variance_scaling(shape, scale=1.0, mode="fan_in", distribution="truncated_normal",
-                     in_axis=1, out_axis=0, batch_axis=(), *, dtype="float32", fans=None,
-                     seed=None, stream=None, offset=0, threads=None, generator=None):
+def variance_scaling(shape: Shape, scale: float = 1.0, mode: str = "fan_in",
+                     distribution: str = "truncated_normal", in_axis: Axes = 1, out_axis: Axes = 0,
+                     batch_axis: Axes = (), *, dtype: DTypeLike = "float32",
+                     fans: Optional[Sequence[int]] = None, seed: Optional[int] = None,
+                     stream: Optional[Stream] = None, offset: int = 0, threads: Optional[int] = None,
+                     generator: Optional[Generator] = None) -> np.ndarray:
     """Allocating twin of :func:`variance_scaling_`: a new array of ``shape`` and ``dtype``."""
     return _variance_scaling(_new(shape, dtype), scale, mode, distribution, in_axis, out_axis,
                              batch_axis, fans, _rk(seed, stream, offset, threads, generator),
@@ -236,12 +249,13 @@ def variance_scaling(shape, scale=1.0, mode="fan_in", distribution="truncated_no
 
 # ------------------------------------------------------------------------ torch: xavier, kaiming
 
-def _xavier_std(fans: Fans, gain) -> float:
+def _xavier_std(fans: Fans, gain: float) -> float:
     # torch.nn.init.xavier_*_: the same operations, so the same double
     return gain * math.sqrt(2.0 / float(fans.fan_in + fans.fan_out))
 
 
-def _xavier(x, gain, distribution, in_axis, out_axis, batch_axis, fans, rk, argname):
+def _xavier(x: T, gain: float, distribution: str, in_axis: Axes, out_axis: Axes, batch_axis: Axes,
+            fans: Optional[Sequence[int]], rk: Dict[str, Any], argname: str) -> T:
     view = _target(x)
     gain = _real(gain, "gain", lo=0)
     gain = gain if isinstance(gain, int) else float(gain)
@@ -255,9 +269,11 @@ def _xavier(x, gain, distribution, in_axis, out_axis, batch_axis, fans, rk, argn
     return _random.normal_(x, 0.0, std, **rk)
 
 
-def xavier_uniform_(tensor, gain=1.0, *, in_axis=1, out_axis=0, batch_axis=(), fans=None,
-                    seed=None, stream=None, offset=0, threads=None, generator=None,
-                    global_shape=None, start=None):
+def xavier_uniform_(tensor: T, gain: float = 1.0, *, in_axis: Axes = 1, out_axis: Axes = 0,
+                    batch_axis: Axes = (), fans: Optional[Sequence[int]] = None, seed: Optional[int] = None,
+                    stream: Optional[Stream] = None, offset: int = 0, threads: Optional[int] = None,
+                    generator: Optional[Generator] = None, global_shape: Optional[Sequence[int]] = None,
+                    start: Optional[Sequence[int]] = None) -> T:
     r"""Fill ``tensor`` from U(-a, a), ``a = gain * sqrt(6 / (fan_in + fan_out))`` (Xavier uniform).
 
     torch.nn.init.xavier_uniform_'s meaning and arithmetic: ``std = gain * sqrt(2 / (fan_in +
@@ -273,16 +289,20 @@ def xavier_uniform_(tensor, gain=1.0, *, in_axis=1, out_axis=0, batch_axis=(), f
                    _rk(seed, stream, offset, threads, generator, global_shape, start), "tensor")
 
 
-def xavier_uniform(shape, gain=1.0, *, dtype="float32", in_axis=1, out_axis=0, batch_axis=(),
-                   fans=None, seed=None, stream=None, offset=0, threads=None, generator=None):
+def xavier_uniform(shape: Shape, gain: float = 1.0, *, dtype: DTypeLike = "float32", in_axis: Axes = 1,
+                   out_axis: Axes = 0, batch_axis: Axes = (), fans: Optional[Sequence[int]] = None,
+                   seed: Optional[int] = None, stream: Optional[Stream] = None, offset: int = 0,
+                   threads: Optional[int] = None, generator: Optional[Generator] = None) -> np.ndarray:
     """Allocating twin of :func:`xavier_uniform_`: a new array of ``shape`` and ``dtype``."""
     return _xavier(_new(shape, dtype), gain, "uniform", in_axis, out_axis, batch_axis, fans,
                    _rk(seed, stream, offset, threads, generator), "shape")
 
 
-def xavier_normal_(tensor, gain=1.0, *, in_axis=1, out_axis=0, batch_axis=(), fans=None,
-                    seed=None, stream=None, offset=0, threads=None, generator=None,
-                    global_shape=None, start=None):
+def xavier_normal_(tensor: T, gain: float = 1.0, *, in_axis: Axes = 1, out_axis: Axes = 0,
+                   batch_axis: Axes = (), fans: Optional[Sequence[int]] = None, seed: Optional[int] = None,
+                   stream: Optional[Stream] = None, offset: int = 0, threads: Optional[int] = None,
+                   generator: Optional[Generator] = None, global_shape: Optional[Sequence[int]] = None,
+                   start: Optional[Sequence[int]] = None) -> T:
     r"""Fill ``tensor`` from N(0, std^2), ``std = gain * sqrt(2 / (fan_in + fan_out))`` (Xavier).
 
     torch.nn.init.xavier_normal_'s meaning (a plain, untruncated normal) and arithmetic. Note
@@ -296,22 +316,25 @@ def xavier_normal_(tensor, gain=1.0, *, in_axis=1, out_axis=0, batch_axis=(), fa
                    _rk(seed, stream, offset, threads, generator, global_shape, start), "tensor")
 
 
-def xavier_normal(shape, gain=1.0, *, dtype="float32", in_axis=1, out_axis=0, batch_axis=(),
-                  fans=None, seed=None, stream=None, offset=0, threads=None, generator=None):
+def xavier_normal(shape: Shape, gain: float = 1.0, *, dtype: DTypeLike = "float32", in_axis: Axes = 1,
+                  out_axis: Axes = 0, batch_axis: Axes = (), fans: Optional[Sequence[int]] = None,
+                  seed: Optional[int] = None, stream: Optional[Stream] = None, offset: int = 0,
+                  threads: Optional[int] = None, generator: Optional[Generator] = None) -> np.ndarray:
     """Allocating twin of :func:`xavier_normal_`: a new array of ``shape`` and ``dtype``."""
     return _xavier(_new(shape, dtype), gain, "normal", in_axis, out_axis, batch_axis, fans,
                    _rk(seed, stream, offset, threads, generator), "shape")
 
 
-def _kaiming_std(fans: Fans, a, mode: str, nonlinearity: str) -> float:
+def _kaiming_std(fans: Fans, a: float, mode: str, nonlinearity: str) -> float:
     # torch.nn.init.kaiming_*_: the same operations, so the same double
     fan = fans.fan_in if mode == "fan_in" else fans.fan_out
     gain = calculate_gain(nonlinearity, a)
     return gain / math.sqrt(fan)
 
 
-def _kaiming(x, a, mode, nonlinearity, distribution, in_axis, out_axis, batch_axis, fans, rk,
-             argname):
+def _kaiming(x: T, a: float, mode: str, nonlinearity: str, distribution: str, in_axis: Axes,
+             out_axis: Axes, batch_axis: Axes, fans: Optional[Sequence[int]], rk: Dict[str, Any],
+             argname: str) -> T:
     view = _target(x)
     mode = _choice(mode, "mode", _TORCH_MODES, lower=True)
     if nonlinearity == "leaky_relu":
@@ -327,9 +350,12 @@ def _kaiming(x, a, mode, nonlinearity, distribution, in_axis, out_axis, batch_ax
     return _random.normal_(x, 0.0, std, **rk)
 
 
-def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", *, in_axis=1,
-                     out_axis=0, batch_axis=(), fans=None, seed=None, stream=None, offset=0,
-                     threads=None, generator=None, global_shape=None, start=None):
+def kaiming_uniform_(tensor: T, a: float = 0, mode: str = "fan_in",
+                     nonlinearity: str = "leaky_relu", *, in_axis: Axes = 1, out_axis: Axes = 0,
+                     batch_axis: Axes = (), fans: Optional[Sequence[int]] = None, seed: Optional[int] = None,
+                     stream: Optional[Stream] = None, offset: int = 0, threads: Optional[int] = None,
+                     generator: Optional[Generator] = None, global_shape: Optional[Sequence[int]] = None,
+                     start: Optional[Sequence[int]] = None) -> T:
     r"""Fill ``tensor`` from U(-b, b), ``b = gain * sqrt(3 / fan_mode)`` (Kaiming/He uniform).
 
     torch.nn.init.kaiming_uniform_'s meaning and arithmetic: ``gain = calculate_gain(nonlinearity,
@@ -345,17 +371,22 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", *, i
                     _rk(seed, stream, offset, threads, generator, global_shape, start), "tensor")
 
 
-def kaiming_uniform(shape, a=0, mode="fan_in", nonlinearity="leaky_relu", *, dtype="float32",
-                    in_axis=1, out_axis=0, batch_axis=(), fans=None, seed=None, stream=None,
-                    offset=0, threads=None, generator=None):
+def kaiming_uniform(shape: Shape, a: float = 0, mode: str = "fan_in",
+                    nonlinearity: str = "leaky_relu", *, dtype: DTypeLike = "float32", in_axis: Axes = 1,
+                    out_axis: Axes = 0, batch_axis: Axes = (), fans: Optional[Sequence[int]] = None,
+                    seed: Optional[int] = None, stream: Optional[Stream] = None, offset: int = 0,
+                    threads: Optional[int] = None, generator: Optional[Generator] = None) -> np.ndarray:
     """Allocating twin of :func:`kaiming_uniform_`: a new array of ``shape`` and ``dtype``."""
     return _kaiming(_new(shape, dtype), a, mode, nonlinearity, "uniform", in_axis, out_axis,
                     batch_axis, fans, _rk(seed, stream, offset, threads, generator), "shape")
 
 
-def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", *, in_axis=1,
-                    out_axis=0, batch_axis=(), fans=None, seed=None, stream=None, offset=0,
-                    threads=None, generator=None, global_shape=None, start=None):
+def kaiming_normal_(tensor: T, a: float = 0, mode: str = "fan_in",
+                    nonlinearity: str = "leaky_relu", *, in_axis: Axes = 1, out_axis: Axes = 0,
+                    batch_axis: Axes = (), fans: Optional[Sequence[int]] = None, seed: Optional[int] = None,
+                    stream: Optional[Stream] = None, offset: int = 0, threads: Optional[int] = None,
+                    generator: Optional[Generator] = None, global_shape: Optional[Sequence[int]] = None,
+                    start: Optional[Sequence[int]] = None) -> T:
     r"""Fill ``tensor`` from N(0, std^2), ``std = gain / sqrt(fan_mode)`` (Kaiming/He normal).
 
     torch.nn.init.kaiming_normal_'s meaning (a plain, untruncated normal) and arithmetic, with
@@ -369,9 +400,11 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", *, in
                     _rk(seed, stream, offset, threads, generator, global_shape, start), "tensor")
 
 
-def kaiming_normal(shape, a=0, mode="fan_in", nonlinearity="leaky_relu", *, dtype="float32",
-                   in_axis=1, out_axis=0, batch_axis=(), fans=None, seed=None, stream=None,
-                   offset=0, threads=None, generator=None):
+def kaiming_normal(shape: Shape, a: float = 0, mode: str = "fan_in",
+                   nonlinearity: str = "leaky_relu", *, dtype: DTypeLike = "float32", in_axis: Axes = 1,
+                   out_axis: Axes = 0, batch_axis: Axes = (), fans: Optional[Sequence[int]] = None,
+                   seed: Optional[int] = None, stream: Optional[Stream] = None, offset: int = 0,
+                   threads: Optional[int] = None, generator: Optional[Generator] = None) -> np.ndarray:
     """Allocating twin of :func:`kaiming_normal_`: a new array of ``shape`` and ``dtype``."""
     return _kaiming(_new(shape, dtype), a, mode, nonlinearity, "normal", in_axis, out_axis,
                     batch_axis, fans, _rk(seed, stream, offset, threads, generator), "shape")
@@ -379,17 +412,42 @@ def kaiming_normal(shape, a=0, mode="fan_in", nonlinearity="leaky_relu", *, dtyp
 
 # ------------------------------------------------------------------------ JAX/Keras-named aliases
 
-def _vs_alias(name: str, scale: float, mode: str, distribution: str, formula: str, cite: str):
+class _VSInPlace(Protocol):
+    """The signature of a variance-scaling alias's in-place function (glorot_uniform_ ...)."""
+
+    def __call__(self, tensor: T, *, in_axis: Axes = 1, out_axis: Axes = 0, batch_axis: Axes = (),
+                 fans: Optional[Sequence[int]] = None, seed: Optional[int] = None,
+                 stream: Optional[Stream] = None, offset: int = 0, threads: Optional[int] = None,
+                 generator: Optional[Generator] = None, global_shape: Optional[Sequence[int]] = None,
+                 start: Optional[Sequence[int]] = None) -> T: ...
+
+
+class _VSTwin(Protocol):
+    """The signature of a variance-scaling alias's allocating twin (glorot_uniform ...)."""
+
+    def __call__(self, shape: Shape, dtype: DTypeLike = "float32", *, in_axis: Axes = 1,
+                 out_axis: Axes = 0, batch_axis: Axes = (), fans: Optional[Sequence[int]] = None,
+                 seed: Optional[int] = None, stream: Optional[Stream] = None, offset: int = 0,
+                 threads: Optional[int] = None, generator: Optional[Generator] = None) -> np.ndarray: ...
+
+
+def _vs_alias(name: str, scale: float, mode: str, distribution: str, formula: str,
+              cite: str) -> Tuple[_VSInPlace, _VSTwin]:
     """Build the in-place function and its allocating twin of a variance-scaling alias."""
 
-    def inplace(tensor, *, in_axis=1, out_axis=0, batch_axis=(), fans=None, seed=None, stream=None,
-                offset=0, threads=None, generator=None, global_shape=None, start=None):
+    def inplace(tensor: T, *, in_axis: Axes = 1, out_axis: Axes = 0, batch_axis: Axes = (),
+                fans: Optional[Sequence[int]] = None, seed: Optional[int] = None,
+                stream: Optional[Stream] = None, offset: int = 0, threads: Optional[int] = None,
+                generator: Optional[Generator] = None, global_shape: Optional[Sequence[int]] = None,
+                start: Optional[Sequence[int]] = None) -> T:
         return _variance_scaling(tensor, scale, mode, distribution, in_axis, out_axis, batch_axis,
                                  fans, _rk(seed, stream, offset, threads, generator, global_shape,
                                            start), "tensor")
 
-    def twin(shape, dtype="float32", *, in_axis=1, out_axis=0, batch_axis=(), fans=None,
-             seed=None, stream=None, offset=0, threads=None, generator=None):
+    def twin(shape: Shape, dtype: DTypeLike = "float32", *, in_axis: Axes = 1, out_axis: Axes = 0,
+             batch_axis: Axes = (), fans: Optional[Sequence[int]] = None, seed: Optional[int] = None,
+             stream: Optional[Stream] = None, offset: int = 0, threads: Optional[int] = None,
+             generator: Optional[Generator] = None) -> np.ndarray:
         return _variance_scaling(_new(shape, dtype), scale, mode, distribution, in_axis,
                                  out_axis, batch_axis, fans,
                                  _rk(seed, stream, offset, threads, generator), "shape")
@@ -445,7 +503,7 @@ lecun_normal_, lecun_normal = _vs_alias(
 
 # ----------------------------------------------------------------------------- orthogonal
 
-def _orthogonal_matrix(rows: int, cols: int, key: int, stream: int, threads) -> np.ndarray:
+def _orthogonal_matrix(rows: int, cols: int, key: int, stream: int, threads: Optional[int]) -> np.ndarray:
     """torch.nn.init.orthogonal_'s construction, in float64, from a normal fill of the core.
 
     A (rows, cols) N(0, 1) float64 fill (element order = C order of the target); QR of A, or of
@@ -460,12 +518,14 @@ def _orthogonal_matrix(rows: int, cols: int, key: int, stream: int, threads) -> 
     return q.T if wide else q
 
 
-def _resolve(seed, stream, generator):
+def _resolve(seed: Optional[int], stream: Optional[Stream],
+             generator: Optional[Generator]) -> Tuple[int, int]:
     return _random.resolve(seed, stream, generator)
 
 
-def _orthogonal(x, gain, seed, stream, threads, generator, argname, global_shape=None, start=None,
-                column_axis=None):
+def _orthogonal(x: T, gain: float, seed: Optional[int], stream: Optional[Stream], threads: Optional[int],
+                generator: Optional[Generator], argname: str, global_shape: Optional[Sequence[int]] = None,
+                start: Optional[Sequence[int]] = None, column_axis: Optional[int] = None) -> T:
     view = _target(x)
     box = _box.check_box(view.shape, global_shape, start)
     shape = view.shape if box is None else box[0]
@@ -493,12 +553,14 @@ def _orthogonal(x, gain, seed, stream, threads, generator, argname, global_shape
     return x
 
 
-def _threads(threads) -> None:
+def _threads(threads: Optional[int]) -> None:
     _random._check_threads(threads)
 
 
-def orthogonal_(tensor, gain=1.0, *, column_axis=None, seed=None, stream=None, threads=None, generator=None,
-                global_shape=None, start=None):
+def orthogonal_(tensor: T, gain: float = 1.0, *, column_axis: Optional[int] = None, seed: Optional[int] = None,
+                stream: Optional[Stream] = None, threads: Optional[int] = None,
+                generator: Optional[Generator] = None, global_shape: Optional[Sequence[int]] = None,
+                start: Optional[Sequence[int]] = None) -> T:
     r"""Fill ``tensor`` with a (semi-)orthogonal matrix times ``gain`` (torch.nn.init.orthogonal_).
 
     ``tensor`` has n >= 2 dims and is seen as a (rows, cols) = (shape[0], prod(shape[1:]))
@@ -526,15 +588,18 @@ def orthogonal_(tensor, gain=1.0, *, column_axis=None, seed=None, stream=None, t
                        column_axis)
 
 
-def orthogonal(shape, gain=1.0, *, dtype="float32", column_axis=None, seed=None, stream=None, threads=None,
-               generator=None):
+def orthogonal(shape: Shape, gain: float = 1.0, *, dtype: DTypeLike = "float32",
+               column_axis: Optional[int] = None, seed: Optional[int] = None, stream: Optional[Stream] = None,
+               threads: Optional[int] = None, generator: Optional[Generator] = None) -> np.ndarray:
     """Allocating twin of :func:`orthogonal_`: a new array of ``shape`` and ``dtype``."""
     return _orthogonal(_new(shape, dtype), gain, seed, stream, threads, generator, "shape",
                        column_axis=column_axis)
 
 
-def _delta_orthogonal(x, scale, in_axis, out_axis, seed, stream, threads, generator, argname,
-                      global_shape=None, start=None):
+def _delta_orthogonal(x: T, scale: float, in_axis: int, out_axis: int, seed: Optional[int],
+                      stream: Optional[Stream], threads: Optional[int], generator: Optional[Generator],
+                      argname: str, global_shape: Optional[Sequence[int]] = None,
+                      start: Optional[Sequence[int]] = None) -> T:
     view = _target(x)
     box = _box.check_box(view.shape, global_shape, start)
     shape = view.shape if box is None else box[0]
@@ -567,8 +632,11 @@ def _delta_orthogonal(x, scale, in_axis, out_axis, seed, stream, threads, genera
     return x
 
 
-def delta_orthogonal_(tensor, scale=1.0, *, in_axis=1, out_axis=0, seed=None, stream=None,
-                      threads=None, generator=None, global_shape=None, start=None):
+def delta_orthogonal_(tensor: T, scale: float = 1.0, *, in_axis: int = 1, out_axis: int = 0,
+                      seed: Optional[int] = None, stream: Optional[Stream] = None,
+                      threads: Optional[int] = None, generator: Optional[Generator] = None,
+                      global_shape: Optional[Sequence[int]] = None,
+                      start: Optional[Sequence[int]] = None) -> T:
     r"""Fill a 3-, 4- or 5-D conv kernel with a delta-orthogonal kernel (jax.nn.initializers).
 
     Zero everywhere except at the centre tap ``(k - 1) // 2`` of every spatial axis (JAX's centre;
@@ -588,8 +656,9 @@ def delta_orthogonal_(tensor, scale=1.0, *, in_axis=1, out_axis=0, seed=None, st
                              "tensor", global_shape, start)
 
 
-def delta_orthogonal(shape, scale=1.0, *, dtype="float32", in_axis=1, out_axis=0, seed=None,
-                     stream=None, threads=None, generator=None):
+def delta_orthogonal(shape: Shape, scale: float = 1.0, *, dtype: DTypeLike = "float32", in_axis: int = 1,
+                     out_axis: int = 0, seed: Optional[int] = None, stream: Optional[Stream] = None,
+                     threads: Optional[int] = None, generator: Optional[Generator] = None) -> np.ndarray:
     """Allocating twin of :func:`delta_orthogonal_`: a new array of ``shape`` and ``dtype``."""
     return _delta_orthogonal(_new(shape, dtype), scale, in_axis, out_axis, seed, stream, threads,
                              generator, "shape")
@@ -597,7 +666,8 @@ def delta_orthogonal(shape, scale=1.0, *, dtype="float32", in_axis=1, out_axis=0
 
 # ----------------------------------------------------------------------------- sparse
 
-def _pattern(key: int, stream: int, units: int, members: int, k: int, threads, write) -> None:
+def _pattern(key: int, stream: int, units: int, members: int, k: int, threads: Optional[int],
+             write: Callable[[int, int, np.ndarray], None]) -> None:
     """Select, in each unit, the ``k`` members with the smallest keys; ``write(u0, u1, mask)``.
 
     The key of (unit u, member m) is ``word(u * members + m) << 32 | m`` of the pattern stream
@@ -615,7 +685,7 @@ def _pattern(key: int, stream: int, units: int, members: int, k: int, threads, w
         write(u0, u1, block)
 
 
-def _units_by_members(moved: np.ndarray, units: int, fan: int):
+def _units_by_members(moved: np.ndarray, units: int, fan: int) -> Optional[np.ndarray]:
     """``moved`` (units, *rest) as a (units, fan) view when its rest axes collapse into one
     stride (C order), else None (a reshape would copy)."""
     shape, strides = moved.shape[1:], moved.strides[1:]
@@ -627,8 +697,9 @@ def _units_by_members(moved: np.ndarray, units: int, fan: int):
     return np.lib.stride_tricks.as_strided(moved, shape=(units, fan), strides=(moved.strides[0], step))
 
 
-def _sparse(x, sparsity, std, seed, stream, threads, generator, argname, global_shape=None,
-            start=None):
+def _sparse(x: T, sparsity: float, std: float, seed: Optional[int], stream: Optional[Stream],
+            threads: Optional[int], generator: Optional[Generator], argname: str,
+            global_shape: Optional[Sequence[int]] = None, start: Optional[Sequence[int]] = None) -> T:
     view = _target(x)
     box = _box.check_box(view.shape, global_shape, start)
     shape = view.shape if box is None else box[0]
@@ -656,8 +727,10 @@ def _sparse(x, sparsity, std, seed, stream, threads, generator, argname, global_
     return x
 
 
-def sparse_(tensor, sparsity, std=0.01, *, seed=None, stream=None, threads=None, generator=None,
-            global_shape=None, start=None):
+def sparse_(tensor: T, sparsity: float, std: float = 0.01, *, seed: Optional[int] = None,
+            stream: Optional[Stream] = None, threads: Optional[int] = None,
+            generator: Optional[Generator] = None, global_shape: Optional[Sequence[int]] = None,
+            start: Optional[Sequence[int]] = None) -> T:
     """Fill a 2-D ``tensor`` as a sparse matrix, with torch.nn.init.sparse_'s meaning.
 
     Every element is drawn from N(0, std^2) (the normal fill of (seed, stream)); then in each
@@ -676,14 +749,17 @@ def sparse_(tensor, sparsity, std=0.01, *, seed=None, stream=None, threads=None,
                    start)
 
 
-def sparse(shape, sparsity, std=0.01, *, dtype="float32", seed=None, stream=None, threads=None,
-           generator=None):
+def sparse(shape: Shape, sparsity: float, std: float = 0.01, *, dtype: DTypeLike = "float32",
+           seed: Optional[int] = None, stream: Optional[Stream] = None, threads: Optional[int] = None,
+           generator: Optional[Generator] = None) -> np.ndarray:
     """Allocating twin of :func:`sparse_`: a new array of ``shape`` and ``dtype``."""
     return _sparse(_new(shape, dtype), sparsity, std, seed, stream, threads, generator, "shape")
 
 
-def _martens_sparse(x, nonzeros, std, out_axis, seed, stream, threads, generator, argname,
-                    global_shape=None, start=None):
+def _martens_sparse(x: T, nonzeros: int, std: float, out_axis: int, seed: Optional[int],
+                    stream: Optional[Stream], threads: Optional[int], generator: Optional[Generator],
+                    argname: str, global_shape: Optional[Sequence[int]] = None,
+                    start: Optional[Sequence[int]] = None) -> T:
     view = _target(x)
     box = _box.check_box(view.shape, global_shape, start)
     shape = view.shape if box is None else box[0]
@@ -721,7 +797,7 @@ def _martens_sparse(x, nonzeros, std, out_axis, seed, stream, threads, generator
         return x
     zero = np.zeros((), dtype=view.dtype)
 
-    def write(u0, u1, keep):
+    def write(u0: int, u1: int, keep: np.ndarray) -> None:
         sub = moved[u0:u1]
         np.copyto(sub, zero, where=~keep.reshape(sub.shape))
 
@@ -729,8 +805,11 @@ def _martens_sparse(x, nonzeros, std, out_axis, seed, stream, threads, generator
     return x
 
 
-def martens_sparse_(tensor, nonzeros=15, std=1.0, *, out_axis=0, seed=None, stream=None,
-                    threads=None, generator=None, global_shape=None, start=None):
+def martens_sparse_(tensor: T, nonzeros: int = 15, std: float = 1.0, *, out_axis: int = 0,
+                    seed: Optional[int] = None, stream: Optional[Stream] = None,
+                    threads: Optional[int] = None, generator: Optional[Generator] = None,
+                    global_shape: Optional[Sequence[int]] = None,
+                    start: Optional[Sequence[int]] = None) -> T:
     r"""Martens' sparse initialization: exactly ``nonzeros`` non-zero incoming weights per unit.
 
     A unit is an index along ``out_axis`` (rows of a torch (out, in, \*kernel) weight by default;
@@ -750,8 +829,9 @@ def martens_sparse_(tensor, nonzeros=15, std=1.0, *, out_axis=0, seed=None, stre
                            "tensor", global_shape, start)
 
 
-def martens_sparse(shape, nonzeros=15, std=1.0, *, dtype="float32", out_axis=0, seed=None,
-                   stream=None, threads=None, generator=None):
+def martens_sparse(shape: Shape, nonzeros: int = 15, std: float = 1.0, *, dtype: DTypeLike = "float32",
+                   out_axis: int = 0, seed: Optional[int] = None, stream: Optional[Stream] = None,
+                   threads: Optional[int] = None, generator: Optional[Generator] = None) -> np.ndarray:
     """Allocating twin of :func:`martens_sparse_`: a new array of ``shape`` and ``dtype``."""
     return _martens_sparse(_new(shape, dtype), nonzeros, std, out_axis, seed, stream, threads,
                            generator, "shape")
@@ -759,7 +839,8 @@ def martens_sparse(shape, nonzeros=15, std=1.0, *, dtype="float32", out_axis=0, 
 
 # ----------------------------------------------------------------------------- identities
 
-def _eye(x, gain, argname, global_shape=None, start=None):
+def _eye(x: T, gain: float, argname: str, global_shape: Optional[Sequence[int]] = None,
+         start: Optional[Sequence[int]] = None) -> T:
     view = _target(x)
     box = _box.check_box(view.shape, global_shape, start)
     shape = view.shape if box is None else box[0]
@@ -778,7 +859,8 @@ def _eye(x, gain, argname, global_shape=None, start=None):
     return x
 
 
-def eye_(tensor, gain=1.0, *, global_shape=None, start=None):
+def eye_(tensor: T, gain: float = 1.0, *, global_shape: Optional[Sequence[int]] = None,
+         start: Optional[Sequence[int]] = None) -> T:
     """Fill a 2-D ``tensor`` with ``gain`` times the identity (torch.nn.init.eye_, Keras Identity).
 
     ``x[i, i] = gain`` for i < min(rows, cols), zero elsewhere; with gain 1 a Linear layer
@@ -789,12 +871,13 @@ def eye_(tensor, gain=1.0, *, global_shape=None, start=None):
     return _eye(tensor, gain, "tensor", global_shape, start)
 
 
-def eye(shape, gain=1.0, *, dtype="float32"):
+def eye(shape: Shape, gain: float = 1.0, *, dtype: DTypeLike = "float32") -> np.ndarray:
     """Allocating twin of :func:`eye_`: a new array of ``shape`` and ``dtype``."""
     return _eye(_new(shape, dtype), gain, "shape")
 
 
-def _dirac(x, groups, argname, global_shape=None, start=None):
+def _dirac(x: T, groups: int, argname: str, global_shape: Optional[Sequence[int]] = None,
+           start: Optional[Sequence[int]] = None) -> T:
     view = _target(x)
     box = _box.check_box(view.shape, global_shape, start)
     shape = view.shape if box is None else box[0]
@@ -822,7 +905,8 @@ def _dirac(x, groups, argname, global_shape=None, start=None):
     return x
 
 
-def dirac_(tensor, groups=1, *, global_shape=None, start=None):
+def dirac_(tensor: T, groups: int = 1, *, global_shape: Optional[Sequence[int]] = None,
+           start: Optional[Sequence[int]] = None) -> T:
     """Fill a 3-, 4- or 5-D conv weight with the Dirac delta (torch.nn.init.dirac_).
 
     Zero except ``x[g * out_per_group + d, d, k1 // 2, ...] = 1`` for every group g and
@@ -833,6 +917,6 @@ def dirac_(tensor, groups=1, *, global_shape=None, start=None):
     return _dirac(tensor, groups, "tensor", global_shape, start)
 
 
-def dirac(shape, groups=1, *, dtype="float32"):
+def dirac(shape: Shape, groups: int = 1, *, dtype: DTypeLike = "float32") -> np.ndarray:
     """Allocating twin of :func:`dirac_`: a new array of ``shape`` and ``dtype``."""
     return _dirac(_new(shape, dtype), groups, "shape")

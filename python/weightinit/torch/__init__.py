@@ -14,7 +14,7 @@ from __future__ import annotations
 import fnmatch
 import warnings
 from collections.abc import Mapping
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Type, Union
 
 import numpy as np
 
@@ -35,8 +35,9 @@ from .distributed import fill_shard_, fill_target
 
 __all__ = ["init_module", "plan_module", "SCHEMES", "diagnose_module", "fill_shard_", "accelerate"]
 
-_NP_DTYPES = {torch.float32: np.dtype(np.float32), torch.float64: np.dtype(np.float64),
-              torch.float16: np.dtype(np.float16), torch.bfloat16: _random.parse_dtype("bfloat16")}
+_NP_DTYPES: Dict[torch.dtype, np.dtype] = {
+    torch.float32: np.dtype(np.float32), torch.float64: np.dtype(np.float64),
+    torch.float16: np.dtype(np.float16), torch.bfloat16: _random.parse_dtype("bfloat16")}
 
 #: the named schemes of init_module ("auto": the module's own init code, see init_module)
 SCHEMES = ("auto", "torch", "recommended")
@@ -63,6 +64,12 @@ _TRANSPARENT = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDr
 _CONV_KINDS = {nn.Conv1d: "conv1d", nn.Conv2d: "conv2d", nn.Conv3d: "conv3d",
                nn.ConvTranspose1d: "conv_transpose1d", nn.ConvTranspose2d: "conv_transpose2d",
                nn.ConvTranspose3d: "conv_transpose3d"}
+# the layers whose reset_parameters is torch's linear (or bilinear) rule; Any: each has .weight, .bias
+_LINEAR_KINDS: Tuple[Type[Any], ...] = (nn.Linear, nn.Bilinear) + tuple(_CONV_KINDS)
+
+
+def _qualified(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
 
 
 class _Fill:
@@ -105,13 +112,12 @@ def _plan_fill(name: str, t: Any, fn_name: str, *args: Any, **kw: Any) -> _Fill:
 def _torch_rules(mod: Any, prefix: str) -> List[_Fill]:
     """torch's reset_parameters / reset_running_stats of ``mod`` (its own tensors only), as
     planned fills; empty for module types without parameters or unknown to this table."""
-    q = (lambda n: f"{prefix}.{n}" if prefix else n)
     out: List[_Fill] = []
 
     def add(n: str, fn: str, *a: Any, **k: Any) -> None:
-        out.append(_plan_fill(q(n), getattr(mod, n), fn, *a, **k))
+        out.append(_plan_fill(_qualified(prefix, n), getattr(mod, n), fn, *a, **k))
 
-    if isinstance(mod, (nn.Linear, nn.Bilinear) + tuple(_CONV_KINDS)):
+    if isinstance(mod, _LINEAR_KINDS):
         # reset_parameters of nn.Linear / _ConvNd / nn.Bilinear: torch's layer-defaults table
         kind = "bilinear" if isinstance(mod, nn.Bilinear) else "linear"  # conv: linear's rule on its shape
         rules = torch_layer_rules(kind, tuple(mod.weight.shape))
@@ -119,7 +125,7 @@ def _torch_rules(mod: Any, prefix: str) -> List[_Fill]:
         if mod.bias is not None:
             add("bias", rules["bias"][0], **rules["bias"][1])
     elif isinstance(mod, (nn.Embedding, nn.EmbeddingBag)):
-        fill = _plan_fill(q("weight"), mod.weight, "normal_")
+        fill = _plan_fill(_qualified(prefix, "weight"), mod.weight, "normal_")
         if mod.padding_idx is not None:
             fill = _zero_row(fill, mod.padding_idx)
         out.append(fill)
@@ -133,7 +139,7 @@ def _torch_rules(mod: Any, prefix: str) -> List[_Fill]:
                 add("running_mean", "zeros_")
                 add("running_var", "ones_")
             if mod.num_batches_tracked is not None:
-                out.append(_Fill(q("num_batches_tracked"), mod.num_batches_tracked, "zero_()",
+                out.append(_Fill(_qualified(prefix, "num_batches_tracked"), mod.num_batches_tracked, "zero_()",
                                  lambda t, rk: t.zero_()))
     elif isinstance(mod, nn.RMSNorm):
         if mod.weight is not None:
@@ -153,7 +159,7 @@ def _torch_rules(mod: Any, prefix: str) -> List[_Fill]:
                 add(n, "xavier_uniform_")
         if mod.in_proj_bias is not None:
             add("in_proj_bias", "zeros_")
-            out.append(_plan_fill(q("out_proj.bias"), mod.out_proj.bias, "zeros_"))
+            out.append(_plan_fill(_qualified(prefix, "out_proj.bias"), mod.out_proj.bias, "zeros_"))
         for n in ("bias_k", "bias_v"):
             if getattr(mod, n) is not None:
                 add(n, "xavier_normal_")
@@ -161,7 +167,7 @@ def _torch_rules(mod: Any, prefix: str) -> List[_Fill]:
         # nn.Transformer._reset_parameters: xavier_uniform_ on every parameter of >1 dims
         for n, p in mod.named_parameters():
             if p.dim() > 1:
-                out.append(_plan_fill(q(n), p, "xavier_uniform_"))
+                out.append(_plan_fill(_qualified(prefix, n), p, "xavier_uniform_"))
     return out
 
 
@@ -203,27 +209,26 @@ def _activation_after(parent: Any, child_name: str) -> Optional[Tuple[str, Optio
 def _recommended_rules(mod: Any, prefix: str, act: Tuple[str, Optional[float]]) -> List[_Fill]:
     from ..recommend import recommend
 
-    q = (lambda n: f"{prefix}.{n}" if prefix else n)
-    if isinstance(mod, (nn.Linear, nn.Bilinear) + tuple(_CONV_KINDS)):
+    if isinstance(mod, _LINEAR_KINDS):
         rec = recommend(*act)
         kw = dict(rec.kwargs)
-        out = [_Fill(q("weight"), mod.weight, _describe(rec.scheme, **kw) + f"  # {act[0]}",
+        out = [_Fill(_qualified(prefix, "weight"), mod.weight, _describe(rec.scheme, **kw) + f"  # {act[0]}",
                      _core(rec.scheme, **kw))]
         if mod.bias is not None:
-            out.append(_plan_fill(q("bias"), mod.bias, "zeros_"))
+            out.append(_plan_fill(_qualified(prefix, "bias"), mod.bias, "zeros_"))
         return out
     if isinstance(mod, nn.MultiheadAttention):
         out = []
         for n in ("in_proj_weight", "q_proj_weight", "k_proj_weight", "v_proj_weight"):
             if getattr(mod, n, None) is not None:
-                out.append(_plan_fill(q(n), getattr(mod, n), "xavier_uniform_"))
-        out.append(_plan_fill(q("out_proj.weight"), mod.out_proj.weight, "xavier_uniform_"))
+                out.append(_plan_fill(_qualified(prefix, n), getattr(mod, n), "xavier_uniform_"))
+        out.append(_plan_fill(_qualified(prefix, "out_proj.weight"), mod.out_proj.weight, "xavier_uniform_"))
         for n, t in (("in_proj_bias", mod.in_proj_bias), ("out_proj.bias", mod.out_proj.bias)):
             if t is not None:
-                out.append(_plan_fill(q(n), t, "zeros_"))
+                out.append(_plan_fill(_qualified(prefix, n), t, "zeros_"))
         for n in ("bias_k", "bias_v"):
             if getattr(mod, n) is not None:
-                out.append(_plan_fill(q(n), getattr(mod, n), "xavier_normal_"))
+                out.append(_plan_fill(_qualified(prefix, n), getattr(mod, n), "xavier_normal_"))
         return out
     return _torch_rules(mod, prefix)
 
@@ -271,7 +276,7 @@ def _suggest(name: str, t: Any, m: Any) -> str:
     return "{'init': 'normal_', 'std': 0.02}"
 
 
-def _own_init(module: Any) -> Optional[Callable[[], None]]:
+def _own_init(module: Any) -> Optional[Callable[[], object]]:
     """The module's own init code, if it has one: transformers' ``init_weights``, an
     ``_init_weights`` applied to every submodule, or -- when some tensor has no torch default but
     its module has a ``reset_parameters`` -- every submodule's ``reset_parameters`` (children
@@ -351,7 +356,7 @@ def _plan(module: Any, scheme: Any, activation: Any, strict: bool, materialized:
 
     fills: List[_Fill] = []
     untouched: List[str] = []
-    for tid, (name, m, mname) in owner.items():
+    for tid, (name, m, _mname) in owner.items():
         t = next(t for n, t in _owned(m) if id(t) == tid)
         found, rule = _match(patterns, name)
         if not found:
@@ -360,8 +365,8 @@ def _plan(module: Any, scheme: Any, activation: Any, strict: bool, materialized:
             if rule == "skip":
                 untouched.append(name)
                 continue
-            f = defaults[rule].get(tid)
-            if f is None:
+            default = defaults[rule].get(tid)
+            if default is None:
                 if strict or (materialized and isinstance(t, nn.Parameter)):
                     raise ValueError(
                         f"no {rule} default for {name!r} (a {type(t).__name__} of "
@@ -371,7 +376,7 @@ def _plan(module: Any, scheme: Any, activation: Any, strict: bool, materialized:
                         f"'*': {rule!r}}}")
                 untouched.append(name)
                 continue
-            fills.append(_Fill(name, t, f.how, f.call))
+            fills.append(_Fill(name, t, default.how, default.call))
         else:
             fills.append(_spec_fill(name, t, rule))
     return fills, untouched
@@ -431,7 +436,7 @@ def init_module(module: Any, seed: Optional[int] = None,
     _random._check_threads(threads)
     tensors = list(module.parameters()) + [b for b in module.buffers() if b is not None]
     for t in tensors:
-        if isinstance(t, nn.parameter.UninitializedTensorMixin):
+        if nn.parameter.is_lazy(t):  # isinstance(t, UninitializedTensorMixin), which torch's stub omits
             raise ValueError("module has uninitialized lazy parameters; run a forward pass (or "
                              "materialize them) first")
     devices = {t.device.type for t in tensors}

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from types import FrameType
 from typing import Any, Dict, List, Optional, Set, Tuple
 
 import torch
@@ -136,6 +137,7 @@ class Accelerator(TorchFunctionMode):
         if any(t.device.type == "meta" for t in
                list(self.module.parameters()) + list(self.module.buffers())):
             self.transient = materialize(self.module)
+        obj: Any  # a module, parameter or buffer
         for m in self.module.modules():  # transformers skips modules and tensors it flagged done
             for obj in [m] + list(m.parameters(recurse=False)) + list(m.buffers(recurse=False)):
                 if getattr(obj, "_is_hf_initialized", False):
@@ -243,7 +245,7 @@ def _args(args: Any, kwargs: Dict[str, Any], *spec: Tuple[Any, ...]) -> List[Any
 
 
 def _orthogonal_target(acc: Accelerator) -> Optional[_Member]:
-    f = sys._getframe(2)
+    f: Optional[FrameType] = sys._getframe(2)
     for _ in range(6):  # a few frames up: the torch_function machinery sits in between
         if f is None:
             return None
@@ -259,7 +261,7 @@ def _trunc_hook(tensor: Any, mean: float, std: float, a: float, b: float,
     by weightinit's inverse-CDF truncated normal (a, b absolute, as torch), others by torch."""
     acc = _active[-1] if _active else None
     m = acc._find(tensor) if acc is not None else None
-    if m is None or not acc._usable(m, tensor):
+    if acc is None or m is None or not acc._usable(m, tensor):
         return _ORIGINAL_TRUNC(tensor, mean, std, a, b, generator=generator)
     if tensor.numel():
         with torch.no_grad():
