@@ -8,9 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=$(realpath -s "${1:-.ci/venv/bin/python}")
 BUILD=build/sanitize
+# the build needs pybind11's CMake files in the venv (pip built the wheel in an isolated env)
+"$PY" -c "import pybind11" 2>/dev/null || "$PY" -m pip install -q "pybind11>=2.12"
 VERSION=$("$PY" -c "import runpy; print(runpy.run_path('python/weightinit/_version.py')['__version__'])")
 
-cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DWI_SANITIZE=ON \
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DWI_SANITIZE=ON \
   -DSKBUILD_PROJECT_NAME=weightinit -DSKBUILD_PROJECT_VERSION="$VERSION" \
   -DPython_EXECUTABLE="$PY" -Dpybind11_DIR="$("$PY" -m pybind11 --cmakedir)" >/dev/null
 cmake --build "$BUILD" --target _core -j "$(nproc)"
@@ -22,8 +24,10 @@ cp -r python/weightinit "$BUILD/stage/"
 find "$BUILD/stage" -name '_core*.so' -delete
 cp "$BUILD"/_core*.so "$BUILD/stage/weightinit/"
 
+# libstdc++ preloaded too: python itself does not link it, and libasan's __cxa_throw interceptor
+# must find the real one when it starts, or the first C++ exception aborts the process
 export LD_PRELOAD
-LD_PRELOAD=$("${CXX:-g++}" -print-file-name=libasan.so)
+LD_PRELOAD="$("${CXX:-g++}" -print-file-name=libasan.so) $("${CXX:-g++}" -print-file-name=libstdc++.so)"
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:strict_init_order=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export PYTHONPATH="$PWD/$BUILD/stage"
