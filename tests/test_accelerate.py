@@ -245,3 +245,99 @@ def test_unknown_layers_under_torch_scheme_name_the_ways_out():
         init_module(m, seed=0, scheme="recommended")
     assert "normal_" not in str(e.value)
     assert m.lin.weight.is_meta
+
+
+def test_random_fills_weightinit_does_not_carry_out_warn_once():
+    # random_/bernoulli_/exponential_... on a member draw from torch's generator: say so, once
+    m = nn.Module()
+    m.register_buffer("idx", torch.zeros(8, dtype=torch.long))
+    m.w = nn.Parameter(torch.zeros(8))
+    with pytest.warns(UserWarning, match="random_ on 'idx'.*seed=") as rec:
+        with accelerate(m, seed=0), torch.no_grad():
+            m.idx.random_(0, 10)
+            m.w.exponential_()
+            m.w.bernoulli_(0.5)
+    assert len([w for w in rec if "accelerate()" in str(w.message)]) == 1
+    assert rec[0].filename == __file__
+    assert ((m.idx >= 0) & (m.idx < 10)).all() and set(m.w.tolist()) <= {0.0, 1.0}
+
+
+def test_hand_written_init_through_data_views_no_grad_and_wrappers():
+    # init code as people write it: .data, views, no_grad, computed copy_, a timm-style
+    # trunc_normal_ (uniform_ then erfinv_), integer buffers; meta/CPU and 1/2 threads agree
+    def timm_trunc_normal_(t, std=1.0, a=-2.0, b=2.0):
+        cdf = [(1.0 + math.erf(x / std / math.sqrt(2.0))) / 2.0 for x in (a, b)]
+        with torch.no_grad():
+            t.uniform_(2 * cdf[0] - 1, 2 * cdf[1] - 1).erfinv_().mul_(std * math.sqrt(2.0))
+            return t.clamp_(min=a, max=b)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(64, 32)
+            self.d = nn.Parameter(torch.empty(40, 40))
+            self.e = nn.Parameter(torch.empty(4000))
+            self.register_buffer("steps", torch.zeros(4, dtype=torch.long))
+            self.register_buffer("freq", torch.empty(8), persistent=False)
+
+        def init_weights(self):
+            self.lin.weight.data.normal_(0, 0.02)
+            nn.init.zeros_(self.lin.bias)
+            self.d.data[:, ::2].normal_(0, 3)
+            self.d.data[:, 1::2].zero_()
+            timm_trunc_normal_(self.e, std=0.5, a=-1.0, b=1.0)
+            with torch.no_grad():
+                self.steps.fill_(7)
+                self.freq.copy_(1.0 / 10000 ** (torch.arange(8.0) / 8))
+
+    runs = []
+    for device, threads in (("meta", 1), ("cpu", 2)):
+        with torch.device(device):
+            m = Net()
+        with accelerate(m, seed=5, threads=threads):
+            m.init_weights()
+        runs.append(_state(m) | {"freq": m.freq.clone()})
+    a, b = runs
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    assert abs(a["lin.weight"].std() - 0.02) < 0.002 and not a["lin.bias"].any()
+    assert not a["d"][:, 1::2].any() and abs(a["d"][:, ::2].std() - 3) < 0.2
+    assert a["e"].abs().max() <= 1.0 and a["steps"].tolist() == [7] * 4
+    # std of N(0, 0.5) truncated to +-2 sigma: 0.5 * 0.8796
+    assert abs(a["e"].std() - 0.5 * 0.8796) < 0.02
+    assert torch.equal(a["freq"], 1.0 / 10000 ** (torch.arange(8.0) / 8))
+
+
+@pytest.mark.parametrize("kind", ["t5", "vit", "qwen2"])
+def test_more_hf_families_meta_equals_cpu_and_hfs_own(kind):
+    tf = pytest.importorskip("transformers")
+    cfg, cls = {
+        "t5": (lambda: tf.T5Config(vocab_size=300, d_model=64, d_kv=16, d_ff=128, num_layers=2,
+                                   num_heads=4), "T5ForConditionalGeneration"),
+        "vit": (lambda: tf.ViTConfig(hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+                                     intermediate_size=128, image_size=32, patch_size=8),
+                "ViTForImageClassification"),
+        "qwen2": (lambda: tf.Qwen2Config(vocab_size=300, hidden_size=64, intermediate_size=128,
+                                         num_hidden_layers=2, num_attention_heads=4,
+                                         num_key_value_heads=2, max_position_embeddings=64,
+                                         tie_word_embeddings=True), "Qwen2ForCausalLM"),
+    }[kind]
+    cls = getattr(tf, cls)
+    with torch.device("meta"):
+        meta = cls(cfg())
+    with accelerate(meta, seed=2, threads=1):
+        meta.apply(meta._init_weights)
+    torch.manual_seed(0)
+    cpu, hf = cls(cfg()), cls(cfg())
+    with accelerate(cpu, seed=2, threads=2):
+        cpu.init_weights()
+    a, b, h = _state(meta), _state(cpu), hf.state_dict()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+        if a[k].is_floating_point() and a[k].numel() >= 1000:  # std within 4 standard errors
+            assert abs(a[k].std() - h[k].std()) <= 4 * h[k].std() / math.sqrt(a[k].numel()), k
+    for (n, x), (_, y) in zip(meta.named_buffers(), hf.named_buffers()):
+        assert torch.equal(x, y), n
+    ties = [n for n, _ in hf.named_parameters(remove_duplicate=False)]
+    assert [n for n, _ in meta.named_parameters(remove_duplicate=False)] == ties
+    assert len(list(meta.parameters())) == len(list(hf.parameters()))  # tied stay tied

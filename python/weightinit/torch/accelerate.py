@@ -41,6 +41,9 @@ _FLOATS = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
 _INIT = torch.nn.init
 _ORTHOGONAL_CODE = _INIT.orthogonal_.__code__
 _ORIGINAL_TRUNC = _INIT._no_grad_trunc_normal_
+# random fills weightinit does not carry out: torch's generator draws them, not (seed, name)
+_TORCH_RANDOM = frozenset(getattr(_T, n) for n in (
+    "random_", "bernoulli_", "exponential_", "geometric_", "cauchy_", "log_normal_"))
 
 _active: List["Accelerator"] = []  # innermost last; read by the trunc_normal_ hook
 
@@ -166,11 +169,14 @@ class Accelerator(TorchFunctionMode):
     def _usable(self, m: _Member, t: Any) -> bool:
         if t.device.type == "cpu" and t.dtype in _FLOATS:
             return True
-        if not self._warned:
-            self._warned = True
-            warnings.warn(f"accelerate(): {m.name!r} is a {t.dtype} tensor on {t.device}; its "
-                          "fills pass through to torch", UserWarning, stacklevel=4)
+        self._warn(f"accelerate(): {m.name!r} is a {t.dtype} tensor on {t.device}; its "
+                   "fills pass through to torch")
         return False
+
+    def _warn(self, message: str, stacklevel: int = 4) -> None:
+        if not self._warned:  # one warning per accelerate() block, not one per tensor
+            self._warned = True
+            warnings.warn(message, UserWarning, stacklevel=stacklevel)
 
     def fill(self, m: _Member, t: Any, kind: str, *params: float) -> Any:
         """Fills ``t`` (``m.tensor`` or a view of it) with ``kind`` ("uniform", "normal",
@@ -227,6 +233,10 @@ class Accelerator(TorchFunctionMode):
             bound = 3.0 ** 0.5 * (_INIT.calculate_gain(nl, a) / fan ** 0.5)
             with torch.no_grad():
                 return self.fill(m, t, "uniform", -bound, bound)
+        if func in _TORCH_RANDOM:
+            self._warn(f"accelerate(): {func.__name__} on {m.name!r} passes through to torch's "
+                       "generator; its values do not follow seed= and differ between meta- and "
+                       "CPU-built modules", stacklevel=3)
         name = getattr(func, "__name__", "")
         if name == "__setitem__" or (name.endswith("_") and not name.startswith("__")):
             self.written.add(m.name)  # an in-place write (zero_, copy_, constant_, ...): torch's
