@@ -12,7 +12,7 @@ BUILD=build/sanitize
 "$PY" -c "import pybind11" 2>/dev/null || "$PY" -m pip install -q "pybind11>=2.12"
 VERSION=$("$PY" -c "import runpy; print(runpy.run_path('python/weightinit/_version.py')['__version__'])")
 
-cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DWI_SANITIZE=ON \
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" -DWI_SANITIZE=ON \
   -DSKBUILD_PROJECT_NAME=weightinit -DSKBUILD_PROJECT_VERSION="$VERSION" \
   -DPython_EXECUTABLE="$PY" -Dpybind11_DIR="$("$PY" -m pybind11 --cmakedir)" >/dev/null
 cmake --build "$BUILD" --target _core -j "$(nproc)"
