@@ -37,5 +37,10 @@ case "$where" in
   *) echo "sanitize: imported $where, not the sanitized build" >&2; exit 1 ;;
 esac
 cd "$BUILD/stage"  # so the tests' conftest imports the staged package, not the source tree
+# Deselected here (the plain build runs it in every CI run): a daemon thread inside a fill at
+# interpreter exit is ended by CPython with pthread_exit, whose forced unwind runs our frames'
+# cleanups on a stack ASan still holds poisoned; ASan reports that as a stack-buffer-overflow in its
+# own sigaltstack interceptor and says it may be a false positive of a custom unwind.
 "$PY" -m pytest -q -p no:cacheprovider --rootdir "$OLDPWD" \
+  -k "not test_daemon_thread_filling_at_exit_exits_cleanly" \
   "$OLDPWD"/tests/{test_philox,test_stream_format,test_arrays,test_errors,test_invariance,test_threads,test_faults}.py
