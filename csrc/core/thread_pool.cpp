@@ -59,18 +59,16 @@ class Pool {
       failed_.store(false, std::memory_order_relaxed);
       error_ = nullptr;
       active_ = helpers;
-      remaining_ = helpers;
-      left_.store(helpers, std::memory_order_relaxed);
-      ++generation_;
-      published_.store(generation_, std::memory_order_release);
+      remaining_.store(helpers, std::memory_order_relaxed);
+      generation_.fetch_add(1, std::memory_order_release);
     }
     cv_.notify_all();  // no system call when every worker is still spinning
     work();
-    spin_until([&] { return left_.load(std::memory_order_acquire) == 0; });
+    spin_until([&] { return remaining_.load(std::memory_order_acquire) == 0; });
     std::exception_ptr error;
     {
       std::unique_lock<std::mutex> lk(m_);
-      done_cv_.wait(lk, [&] { return remaining_ == 0; });
+      done_cv_.wait(lk, [&] { return remaining_.load(std::memory_order_acquire) == 0; });
       task_ = nullptr;
       std::swap(error, error_);
     }
@@ -111,17 +109,17 @@ class Pool {
   void loop(int id) {
     uint64_t seen = 0;
     for (;;) {
-      spin_until([&] { return published_.load(std::memory_order_acquire) != seen; });
+      spin_until([&] { return generation_.load(std::memory_order_acquire) != seen; });
       {
         std::unique_lock<std::mutex> lk(m_);
-        cv_.wait(lk, [&] { return generation_ != seen; });
-        seen = generation_;
+        cv_.wait(lk, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+        seen = generation_.load(std::memory_order_relaxed);
         if (id >= active_) continue;  // this job asked for fewer threads
       }
       work();
       std::lock_guard<std::mutex> lk(m_);
-      left_.store(--remaining_, std::memory_order_release);
-      if (remaining_ == 0) done_cv_.notify_one();
+      // under m_, so the caller cannot miss the notification between its check and its wait
+      if (remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1) done_cv_.notify_one();
     }
   }
 
@@ -153,11 +151,9 @@ class Pool {
   std::atomic<bool> failed_{false};
   std::exception_ptr error_;  // the job's first exception, guarded by m_
   int active_ = 0;
-  int remaining_ = 0;
-  uint64_t generation_ = 0;
-  // Lock-free mirrors of generation_ and remaining_, read only by spin_until.
-  std::atomic<uint64_t> published_{0};
-  std::atomic<int> left_{0};
+  // Written under m_; atomic so that spin_until can poll them without it.
+  std::atomic<int> remaining_{0};
+  std::atomic<uint64_t> generation_{0};
   size_t workers_ = 0;
 };
 
