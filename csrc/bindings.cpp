@@ -289,11 +289,8 @@ PYBIND11_MODULE(_core, m) {
         if (nbytes % isz != 0)
           throw py::value_error("buffer length " + std::to_string(nbytes) + " is not a multiple of the " + dtype +
                                 " item size " + std::to_string(isz));
-        TensorStats r;
-        {
-          py::gil_scoped_release release;  // the buffer export keeps the memory alive meanwhile
-          r = tensor_stats(buf.v.buf, nbytes / isz, d, shift, threads);
-        }
+        TensorStats r;  // the buffer export keeps the memory alive while the GIL is released
+        without_gil([&] { r = tensor_stats(buf.v.buf, nbytes / isz, d, shift, threads); });
         return py::make_tuple(r.count, r.sum, r.sumsq, r.min, r.max, r.zeros, r.nonfinite);
       },
       py::arg("buffer"), py::arg("dtype"), py::arg("threads"), py::arg("shift") = 0.0,

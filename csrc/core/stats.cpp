@@ -155,6 +155,16 @@ WI_AVX2 inline __m256 load8(const unsigned char* p) {
 
 WI_AVX2 inline __m256i count_mask(__m256i acc, __m256 m) { return _mm256_sub_epi32(acc, _mm256_castps_si256(m)); }
 
+// The total of a vector of counters: 8 uint32 or 4 uint64 lanes.
+template <class U>
+WI_AVX2 inline uint64_t lane_total(__m256i v) {
+  alignas(32) U c[32 / sizeof(U)];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(c), v);
+  uint64_t t = 0;
+  for (U x : c) t += x;
+  return t;
+}
+
 // F32, F16, BF16: 16 elements per step as two vectors of 8 floats, sums in 4 vectors of 4 doubles.
 template <DType D>
 WI_AVX2 TensorStats block_avx2_f(const unsigned char* p, size_t n, double shift) {
@@ -194,11 +204,8 @@ WI_AVX2 TensorStats block_avx2_f(const unsigned char* p, size_t n, double shift)
     _mm256_storeu_ps(L.mn + 8 * h, mn[h]);
     _mm256_storeu_ps(L.mx + 8 * h, mx[h]);
   }
-  alignas(32) uint32_t c[8];
-  _mm256_store_si256(reinterpret_cast<__m256i*>(c), zc);
-  for (uint32_t v : c) L.zeros += v;
-  _mm256_store_si256(reinterpret_cast<__m256i*>(c), fc);
-  for (uint32_t v : c) L.finite += v;
+  L.zeros += lane_total<uint32_t>(zc);
+  L.finite += lane_total<uint32_t>(fc);
   scalar_part<D, float>(p, nv, n, shf, L);
   return finish(L, n);
 }
@@ -235,11 +242,8 @@ WI_AVX2 TensorStats block_avx2_f64(const unsigned char* p, size_t n, double shif
     _mm256_storeu_pd(L.mn + 4 * k, mn[k]);
     _mm256_storeu_pd(L.mx + 4 * k, mx[k]);
   }
-  alignas(32) uint64_t c[4];
-  _mm256_store_si256(reinterpret_cast<__m256i*>(c), zc);
-  for (uint64_t v : c) L.zeros += v;
-  _mm256_store_si256(reinterpret_cast<__m256i*>(c), fc);
-  for (uint64_t v : c) L.finite += v;
+  L.zeros += lane_total<uint64_t>(zc);
+  L.finite += lane_total<uint64_t>(fc);
   scalar_part<DType::F64, double>(p, nv, n, shift, L);
   return finish(L, n);
 }
