@@ -24,8 +24,8 @@ from .registry import CONSTANT_INITS, initializer
 #: what every model-level function takes as its model: a spec, a built-in architecture name or a mapping
 SpecLike = Union[ModelSpec, str, Mapping[str, Any]]
 
-__all__ = ["as_spec", "available_memory", "can_window", "check_memory", "check_param", "check_target", "fill_box",
-           "fill_param", "human_bytes", "init_model", "resolve_seed", "working_memory"]
+__all__ = ["as_spec", "available_memory", "can_window", "check_memory", "check_param", "check_target",
+           "constant_value", "fill_box", "fill_param", "human_bytes", "init_model", "resolve_seed", "working_memory"]
 
 
 def as_spec(spec: Any) -> ModelSpec:
@@ -53,6 +53,12 @@ def _call_kwargs(p: Param, full_shape: Tuple[int, ...], windowed: bool) -> Dict[
     return kw
 
 
+def constant_value(p: Param) -> Any:
+    """The value a constant initializer (zeros_, ones_, constant_) puts everywhere: how an integer
+    tensor, which no float fill can write, is filled."""
+    return {"zeros_": 0, "ones_": 1}.get(p.init, p.kwargs.get("val", 0))
+
+
 def can_window(p: Param) -> bool:
     """True when ``p`` can be filled a window of its flat elements at a time (the initializer
     is element-wise in the stream: takes ``offset``, and ``fans`` if it needs them)."""
@@ -70,7 +76,7 @@ def fill_param(target: Any, p: Param, name: str, key: int, *, offset: int = 0,
     view = target if isinstance(target, np.ndarray) else _random.as_target(target, name)
     windowed = view.shape != p.shape or offset != 0
     if view.dtype == np.int64:
-        view[...] = {"zeros_": 0, "ones_": 1}.get(p.init, p.kwargs.get("val", 0))
+        view[...] = constant_value(p)
     elif p.init in CONSTANT_INITS:
         initializer(p.init).fn(target, **p.kwargs, threads=threads)
     else:
@@ -271,7 +277,7 @@ def fill_box(target: Any, p: Param, name: str, key: int, start: Tuple[int, ...],
         fill_param(target, p, name, key, threads=threads)
         return
     if view.dtype == np.int64:
-        view[...] = {"zeros_": 0, "ones_": 1}.get(p.init, p.kwargs.get("val", 0))
+        view[...] = constant_value(p)
     else:
         ini = initializer(p.init)
         kw = dict(p.kwargs)

@@ -27,7 +27,7 @@ except ImportError as _exc:  # pragma: no cover - exercised only without torch
     ) from _exc
 
 from .. import _random
-from ..build import check_param, resolve_seed
+from ..build import check_param, constant_value, resolve_seed
 from ..defaults import torch_layer_rules
 from ..models import Param
 from ..registry import initializer
@@ -254,7 +254,7 @@ def _spec_fill(name: str, t: Any, rule: Any) -> _Fill:
             if init not in ("zeros_", "ones_", "constant_"):
                 raise TypeError(f"{name!r} is a {t.dtype} tensor; {init} needs floats (integer "
                                 "tensors take zeros_, ones_ or constant_)")
-            value = {"zeros_": 0, "ones_": 1}.get(init, kwargs.get("val", 0))
+            value = constant_value(p)
             return _Fill(name, t, _describe(init, **kwargs), lambda x, rk: x.fill_(value))
         check_param(p, name, _NP_DTYPES.get(t.dtype, np.dtype(np.float32)))
     else:
