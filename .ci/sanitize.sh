@@ -28,8 +28,12 @@ cp "$BUILD"/_core*.so "$BUILD/stage/weightinit/"
 # must find the real one when it starts, or the first C++ exception aborts the process
 export LD_PRELOAD
 LD_PRELOAD="$("${CXX:-g++}" -print-file-name=libasan.so) $("${CXX:-g++}" -print-file-name=libstdc++.so)"
-export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:strict_init_order=1
-export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+# reports go to files as well: pytest captures fd 2, and an abort mid-test drops what it captured
+logs="$PWD/$BUILD/reports"
+rm -rf "$logs"
+mkdir -p "$logs"
+export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:strict_init_order=1:log_path=$logs/asan"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$logs/ubsan"
 export PYTHONPATH="$PWD/$BUILD/stage"
 where=$("$PY" -c "import weightinit._core as c; print(c.__file__)")
 case "$where" in
@@ -41,6 +45,14 @@ cd "$BUILD/stage"  # so the tests' conftest imports the staged package, not the 
 # interpreter exit is ended by CPython with pthread_exit, whose forced unwind runs our frames'
 # cleanups on a stack ASan still holds poisoned; ASan reports that as a stack-buffer-overflow in its
 # own sigaltstack interceptor and says it may be a false positive of a custom unwind.
+status=0
 "$PY" -m pytest -q -p no:cacheprovider --rootdir "$OLDPWD" \
   -k "not test_daemon_thread_filling_at_exit_exits_cleanly" \
-  "$OLDPWD"/tests/{test_philox,test_stream_format,test_arrays,test_errors,test_invariance,test_threads,test_faults}.py
+  "$OLDPWD"/tests/{test_philox,test_stream_format,test_arrays,test_errors,test_invariance,test_threads,test_faults}.py \
+  || status=$?
+if compgen -G "$logs/*" >/dev/null; then
+  cat "$logs"/* >&2
+  echo "sanitize: the sanitizers reported the errors above" >&2
+  exit 1
+fi
+exit "$status"
